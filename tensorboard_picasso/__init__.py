@@ -1,0 +1,20 @@
+"""tensorboard-picasso: explanation maps of probe images at every checkpoint, in TensorBoard.
+
+The training side (`PicassoCallback`, `log_explanations`) needs TensorFlow and is imported
+lazily, so the TensorBoard side (`plugin`, `summary.format`) works without it.
+"""
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "PicassoCallback": "tensorboard_picasso.callback",
+    "log_explanations": "tensorboard_picasso.callback",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tensorboard_picasso' has no attribute {name!r}")
