@@ -69,7 +69,7 @@ class ExplainableModel:
 
     def _output_names(self):
         outputs = getattr(self.keras_model, "outputs", None) or []
-        return [getattr(o, "name", str(i)).split("/")[0] for i, o in enumerate(outputs)]
+        return [o._keras_history.operation.name for o in outputs]
 
     def _resolve_output_index(self):
         outputs = getattr(self.keras_model, "outputs", None)
@@ -117,7 +117,9 @@ class ExplainableModel:
             names = list(out)
             out = out[names[self._pick_output(len(names), names)]]
         elif isinstance(out, (list, tuple)):
-            out = out[self._pick_output(len(out), [str(i) for i in range(len(out))])]
+            index = self._output_index
+            out = out[index if index is not None else
+                      self._pick_output(len(out), [str(i) for i in range(len(out))])]
         if len(out.shape) != 2:
             raise ValueError(
                 f"model output has shape {tuple(out.shape)}; Picasso needs class scores of "

@@ -1,0 +1,131 @@
+/** Client for the Picasso HTTP API (docs/http_api.md). URLs are relative to the iframe
+ * document, whose base is TensorBoard's `data/plugin/picasso/`, so they work behind
+ * --path_prefix and proxies. Responses for logged steps never change, so they are
+ * cached; at most MAX_IN_FLIGHT requests run at a time. */
+
+const MAX_IN_FLIGHT = 8;
+
+/** Rejection of a queued request nobody wanted any more when its turn came. */
+export class Skipped extends Error {}
+
+/** Runs async jobs FIFO, at most `size` at a time; skips jobs whose wanted() is false. */
+class Pool {
+  constructor(size) {
+    this.size = size;
+    this.active = 0;
+    this.queue = [];
+  }
+
+  run(job, wanted) {
+    return new Promise((resolve, reject) => {
+      this.queue.push({job, wanted, resolve, reject});
+      this.next();
+    });
+  }
+
+  next() {
+    while (this.active < this.size && this.queue.length) {
+      const task = this.queue.shift();
+      if (!task.wanted()) {
+        task.reject(new Skipped("no longer needed"));
+        continue;
+      }
+      this.active++;
+      task.job().then(task.resolve, task.reject).finally(() => {
+        this.active--;
+        this.next();
+      });
+    }
+  }
+}
+
+function url(route, params) {
+  return `${route}?${new URLSearchParams(params)}`;
+}
+
+/** GETs a JSON route; a 4xx/5xx becomes an Error carrying the backend's message. */
+async function getJson(route, params = {}) {
+  let response;
+  try {
+    response = await fetch(url(route, params));
+  } catch (error) {
+    throw new Error(`${route}: could not reach TensorBoard (${error.message})`);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(body?.error ?? `${route}: HTTP ${response.status}`);
+  if (body === null) throw new Error(`${route}: the response is not JSON`);
+  return body;
+}
+
+/** A `map` response as {width, height, values: Float32Array, targetClass, targetName}. */
+export function decodeMap(json) {
+  const binary = atob(json.data);
+  const view = new DataView(new ArrayBuffer(binary.length));
+  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
+  const values = new Float32Array(json.width * json.height);
+  if (binary.length !== values.length * 4) {
+    throw new Error(`map data has ${binary.length} bytes, expected ${values.length * 4}`);
+  }
+  for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
+  return {width: json.width, height: json.height, values,
+    targetClass: json.target_class, targetName: json.target_name ?? String(json.target_class)};
+}
+
+/** Loads a PNG route into a decoded <img> (same origin, so canvases stay readable). */
+async function loadImage(src) {
+  const image = new Image();
+  image.src = src;
+  try {
+    await image.decode();
+  } catch {
+    throw new Error(`could not load the probe image (${src})`);
+  }
+  return image;
+}
+
+export class Api {
+  constructor() {
+    this.pool = new Pool(MAX_IN_FLIGHT);
+    this.cache = new Map(); // key -> {promise, wants: [() => boolean]}
+  }
+
+  /** The run index; never cached (it is polled for new checkpoints). */
+  index() {
+    return getJson("index");
+  }
+
+  /** The per-step header of a method (targets, target names, ranges). */
+  header(run, method, step, wanted) {
+    return this.cached({route: "maps", run, method, step}, getJson, wanted);
+  }
+
+  /** One map, decoded. */
+  map(run, method, step, image, target, wanted) {
+    return this.cached({route: "map", run, method, step, image, target},
+      (route, params) => getJson(route, params).then(decodeMap), wanted);
+  }
+
+  predictions(run, step, wanted) {
+    return this.cached({route: "predictions", run, step}, getJson, wanted);
+  }
+
+  probe(run, image, wanted) {
+    return this.cached({route: "probe", run, image}, (route, params) => loadImage(url(route, params)), wanted);
+  }
+
+  /** Shares one request per key; a queued request is skipped when no caller still
+   * wants it, and a failed or skipped one is forgotten so it can be retried. */
+  cached({route, ...params}, load, wanted = () => true) {
+    const key = JSON.stringify([route, params]);
+    let entry = this.cache.get(key);
+    if (entry) {
+      entry.wants?.push(wanted);
+    } else {
+      entry = {wants: [wanted]};
+      entry.promise = this.pool.run(() => load(route, params), () => entry.wants.some((w) => w()));
+      entry.promise.then(() => (entry.wants = null), () => this.cache.delete(key));
+      this.cache.set(key, entry);
+    }
+    return entry.promise;
+  }
+}

@@ -1,0 +1,95 @@
+/** The control bar: run, method, target, colormap, opacity, normalisation, clipping,
+ * the step slider, the checkpoint picker and the colour bar. Built once; sync() keeps it
+ * in step with the state without replacing a control the user may be dragging. */
+
+import {DIVERGING, SEQUENTIAL, lut} from "./colormaps.js";
+import {el, labelled, setOptions} from "./dom.js";
+import {colourBar} from "./paint.js";
+import {stepLabel} from "./steps.js";
+
+const CLIPS = [90, 95, 98, 99, 99.5, 99.9, 100];
+
+export class Controls {
+  /** `set(patch)` merges a patch into the state and redraws. */
+  constructor(set) {
+    const select = (id, key, parse = String) => {
+      const node = el("select", {id, onchange: () => set({[key]: parse(node.value)})});
+      return node;
+    };
+    this.run = select("run", "run");
+    this.method = select("method", "method");
+    this.target = select("target", "target", Number);
+    this.colormap = select("colormap", "colormap");
+    setOptions(this.colormap, SEQUENTIAL.map((name) => ({value: name, label: name})), SEQUENTIAL[0]);
+    this.norm = select("norm", "norm");
+    setOptions(this.norm, [
+      {value: "map", label: "per map"},
+      {value: "shared", label: "shared across this image's checkpoints"}], "map");
+    this.clip = select("clip", "clip", Number);
+    setOptions(this.clip, CLIPS.map((p) => ({value: p, label: p === 100 ? "none (max |v|)" : `${p}th pct of |v|`})), 99);
+    this.opacity = el("input", {id: "opacity", type: "range", min: 0, max: 1, step: 0.05,
+      oninput: () => set({opacity: Number(this.opacity.value)})});
+    this.slider = el("input", {id: "step-slider", type: "range", min: 0, step: 1,
+      oninput: () => set({focus: this.steps[Number(this.slider.value)]})});
+    this.stepLabel = el("span", {id: "step-label"});
+    this.picks = el("div", {class: "picks"});
+    this.picksSummary = el("summary");
+    this.colorbar = el("div", {id: "colorbar"});
+    this.root = el("div", {id: "controls"}, [
+      el("div", {class: "control-row"}, [
+        labelled("Run", this.run), labelled("Method", this.method), labelled("Target", this.target),
+        labelled("Colormap", this.colormap), labelled("Opacity", this.opacity),
+        labelled("Normalise", this.norm), labelled("Clip at", this.clip), this.colorbar,
+      ]),
+      el("div", {class: "control-row"}, [
+        labelled("Step", this.slider), this.stepLabel,
+        el("details", {id: "step-picks"}, [this.picksSummary, this.picks,
+          el("button", {id: "steps-default", text: "default columns", onclick: () => set({picked: null})})]),
+        el("button", {id: "compare-open", text: "Compare…", onclick: () => set({compare: {}})}),
+      ]),
+    ]);
+    this.picks.addEventListener("change", () => set({
+      picked: new Set([...this.picks.querySelectorAll("input:checked")].map((box) => Number(box.value))),
+    }));
+  }
+
+  /** Shows `state` and the derived `model` (see derive() in index.js). */
+  sync(state, model) {
+    setOptions(this.run, model.runs.map((r) => ({value: r.run, label: r.error ? `${r.run} (unreadable)` : r.run})), model.run.run);
+    const methods = model.run.methods ?? [];
+    this.root.classList.toggle("disabled", !model.method);
+    if (!model.method) return;
+    setOptions(this.method, methods.map((m) => ({value: m.method, label: m.method})), model.method.method);
+    setOptions(this.target, model.targets, state.target);
+    this.colormap.value = state.colormap;
+    this.colormap.disabled = model.method.signed;
+    this.colormap.title = model.method.signed ? "signed maps use the diverging colormap, centred at 0" : "";
+    this.norm.value = state.norm;
+    this.clip.value = String(state.clip);
+    this.opacity.value = String(state.opacity);
+    this.steps = model.steps;
+    this.slider.max = String(model.steps.length - 1);
+    this.slider.value = String(model.steps.indexOf(model.focus));
+    this.stepLabel.textContent = stepLabel(model.focus);
+    this.syncPicks(model);
+    const pct = state.clip === 100 ? "max |v|" : `p${state.clip} |v|`;
+    const scope = state.norm === "shared" ? "per image" : "per map";
+    const table = lut(model.method.signed ? DIVERGING : state.colormap);
+    this.colorbar.replaceChildren(colourBar(table, model.method.signed ? {lo: -1, hi: 1} : {lo: 0, hi: 1},
+      model.method.signed ? [`−${pct}`, `+${pct}`] : ["0", pct]), el("span", {class: "note", text: scope}));
+  }
+
+  /** One checkbox per step; checked = shown as a column. */
+  syncPicks({steps, columns}) {
+    const boxes = steps.map((step) => {
+      const box = el("input", {type: "checkbox", value: String(step), checked: columns.includes(step)});
+      return el("label", {class: "chip"}, [box, stepLabel(step)]);
+    });
+    const signature = JSON.stringify([steps, columns]);
+    if (this.picks.dataset.signature !== signature) {
+      this.picks.replaceChildren(...boxes);
+      this.picks.dataset.signature = signature;
+    }
+    this.picksSummary.textContent = `Columns: ${columns.length} of ${steps.length} checkpoints`;
+  }
+}
