@@ -43,7 +43,7 @@ def clear_previous_runs(logdir, names):
     Only directories that hold nothing but what the demo writes are removed;
     anything else stops the demo with a message, so no user data is lost.
     """
-    removed = []
+    found = []
     for name in names:
         path = os.path.join(logdir, name)
         if not os.path.exists(path):
@@ -52,9 +52,10 @@ def clear_previous_runs(logdir, names):
             raise SystemExit(
                 "%s exists and does not look like a run of this demo; pass "
                 "another --logdir" % path)
-        shutil.rmtree(path)
-        removed.append(name)
-    return removed
+        found.append(name)
+    for name in found:
+        shutil.rmtree(os.path.join(logdir, name))
+    return found
 
 
 def main(argv=None):

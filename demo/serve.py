@@ -138,6 +138,9 @@ def serve(logdir, port=0, log=print):
     except KeyboardInterrupt:
         log("\nStopping TensorBoard.")
         return 0
+    except RuntimeError as error:
+        log("Could not start TensorBoard: %s" % error)
+        return 1
     finally:
         board.stop()
         signal.signal(signal.SIGTERM, previous)
