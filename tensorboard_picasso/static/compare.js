@@ -23,6 +23,12 @@ export class Compare {
     this.generation = 0;
   }
 
+  /** Hides the view (and stops drawing it). */
+  clear() {
+    this.generation++;
+    this.root.hidden = true;
+  }
+
   /** Shows the comparison for `view.compare`, or hides when it is null. */
   async render(view) {
     const generation = ++this.generation;

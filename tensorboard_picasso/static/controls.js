@@ -35,9 +35,10 @@ export class Controls {
     this.picks = el("div", {class: "picks"});
     this.picksSummary = el("summary");
     this.colorbar = el("div", {id: "colorbar"});
-    this.root = el("div", {id: "controls"}, [
+    // Everything but the run choice, hidden when the run has nothing to show.
+    this.more = el("div", {class: "more"}, [
       el("div", {class: "control-row"}, [
-        labelled("Run", this.run), labelled("Method", this.method), labelled("Target", this.target),
+        labelled("Method", this.method), labelled("Target", this.target),
         labelled("Colormap", this.colormap), labelled("Opacity", this.opacity),
         labelled("Normalise", this.norm), labelled("Clip at", this.clip), this.colorbar,
       ]),
@@ -48,6 +49,7 @@ export class Controls {
         el("button", {id: "compare-open", text: "Compare…", onclick: () => set({compare: {}})}),
       ]),
     ]);
+    this.root = el("div", {id: "controls"}, [labelled("Run", this.run), this.more]);
     this.picks.addEventListener("change", () => set({
       picked: new Set([...this.picks.querySelectorAll("input:checked")].map((box) => Number(box.value))),
     }));
@@ -57,10 +59,9 @@ export class Controls {
   sync(state, model) {
     setOptions(this.run, model.runs.map((r) => ({value: r.run, label: r.error ? `${r.run} (unreadable)` : r.run})), model.run.run);
     const methods = model.run.methods ?? [];
-    this.root.classList.toggle("disabled", !model.method);
+    this.more.hidden = !model.method;
     if (!model.method) return;
     setOptions(this.method, methods.map((m) => ({value: m.method, label: m.method})), model.method.method);
-    setOptions(this.target, model.targets, state.target);
     this.colormap.value = state.colormap;
     this.colormap.disabled = model.method.signed;
     this.colormap.title = model.method.signed ? "signed maps use the diverging colormap, centred at 0" : "";
@@ -79,15 +80,18 @@ export class Controls {
       model.method.signed ? [`−${pct}`, `+${pct}`] : ["0", pct]), el("span", {class: "note", text: scope}));
   }
 
+  /** Target choices for the focus step ({value, label}, see index.js). */
+  syncTargets(options, target) {
+    setOptions(this.target, options, target);
+  }
+
   /** One checkbox per step; checked = shown as a column. */
   syncPicks({steps, columns}) {
-    const boxes = steps.map((step) => {
-      const box = el("input", {type: "checkbox", value: String(step), checked: columns.includes(step)});
-      return el("label", {class: "chip"}, [box, stepLabel(step)]);
-    });
     const signature = JSON.stringify([steps, columns]);
     if (this.picks.dataset.signature !== signature) {
-      this.picks.replaceChildren(...boxes);
+      this.picks.replaceChildren(...steps.map((step) => el("label", {class: "chip"}, [
+        el("input", {type: "checkbox", value: String(step), checked: columns.includes(step)}),
+        stepLabel(step)])));
       this.picks.dataset.signature = signature;
     }
     this.picksSummary.textContent = `Columns: ${columns.length} of ${steps.length} checkpoints`;

@@ -9,6 +9,7 @@ import {rangeOf} from "./scale.js";
 import {previousStep, stepLabel} from "./steps.js";
 
 const CELL = 120; // CSS px per cell canvas
+const THUMB = 64; // CSS px of the plain probe image in the row header
 
 export class Grid {
   /** `onPick(image, step)` is called when a cell is clicked. */
@@ -19,13 +20,19 @@ export class Grid {
     this.generation = 0;
   }
 
+  /** Removes the grid (and stops drawing it). */
+  clear() {
+    this.generation++;
+    this.root.replaceChildren();
+  }
+
   /** Rebuilds the grid for `view` (see index.js); resolves when every cell is drawn or
    * shows why it is not. A newer render() makes older ones stop quietly. */
   async render(view) {
     const generation = ++this.generation;
     const live = () => generation === this.generation;
     const steps = [view.focus, ...view.columns];
-    this.root.style.gridTemplateColumns = `auto repeat(${steps.length}, ${CELL}px)`;
+    this.root.style.gridTemplateColumns = `max-content repeat(${steps.length}, ${CELL}px)`;
     const heads = steps.map((step, k) => el("div", {
       class: k === 0 ? "col-head focus" : step === view.focus ? "col-head at-focus" : "col-head",
       text: k === 0 ? `▸ ${stepLabel(step)}` : stepLabel(step),
@@ -44,9 +51,9 @@ export class Grid {
   row(view, probe, steps) {
     const image = probe.index;
     const range = el("div", {class: "row-range"});
+    const thumb = mapCanvas(probe.width, probe.height, THUMB, "probe");
     const head = el("div", {class: "row-head"}, [
-      el("div", {class: "row-title", text: `image ${image}`}),
-      range,
+      thumb, el("div", {class: "row-title", text: `image ${image}`}), range,
     ]);
     const cells = steps.map((step, k) => {
       const cell = {
@@ -64,7 +71,7 @@ export class Grid {
       cell.node.dataset.step = step;
       return cell;
     });
-    return {image, head, range, cells};
+    return {image, head, thumb, range, cells};
   }
 
   /** Fetches the row's maps and draws them, normalised per map or across the row. */
@@ -74,6 +81,7 @@ export class Grid {
       this.api.map(run.run, method.method, cell.step, row.image, target, live)));
     const image = await probe;
     if (!live()) return;
+    if (image) row.thumb.getContext("2d").drawImage(image, 0, 0, row.thumb.width, row.thumb.height);
     const loaded = maps.filter((m) => m.status === "fulfilled").map((m) => m.value.values);
     const shared = rangeOf(loaded, display.clip, method.signed);
     if (display.norm === "shared") row.range.textContent = `scale ${fmt(shared.lo)} … ${fmt(shared.hi)}`;
@@ -114,7 +122,7 @@ export class Grid {
     const label = run.probes[image].label;
     if (label != null) cell.pred.classList.add(now.class === label ? "right" : "wrong");
     if (then && then.class !== now.class) {
-      cell.pred.append(" ", el("span", {
+      cell.node.append(el("span", {
         class: "flip", text: "⚑ flipped",
         title: `top-1 was ${className(run, then.class, then.name)} at ${stepLabel(before)}`,
       }));
