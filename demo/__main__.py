@@ -71,7 +71,7 @@ def main(argv=None):
                   % (logdir, ", ".join(removed)))
         start = time.time()
         results = train.run_all(logdir, settings)
-        print(train.format_summary(results, num_probes=settings.num_probes))
+        print(train.format_summary(results, settings))
         print("\nTrained in %.0f s. Logs: %s (runs %s)"
               % (time.time() - start, os.path.abspath(logdir),
                  ", ".join(train.RUN_NAMES)))

@@ -187,41 +187,52 @@ def _pct(value):
     return "   -" if value is None else "%3.0f%%" % (100 * value)
 
 
-def format_summary(results, num_probes=16):
+def format_summary(results, settings=Settings()):
     """The printed summary: accuracies and background shares per run."""
     lines = ["", "Summary", "======="]
-    digits = [r for r in results if r.name == "digits"]
-    for r in digits:
-        lines.append("digits: validation accuracy %s, probe accuracy %s "
-                     "(%d probe images)" % (_pct(r.val_accuracy).strip(),
-                                            _pct(r.probe_accuracy).strip(),
-                                            num_probes))
+    for r in results:
+        if r.name == "digits":
+            lines.append("digits: validation accuracy %s, accuracy on the %d "
+                         "probe images %s" % (_pct(r.val_accuracy).strip(),
+                                              settings.num_probes,
+                                              _pct(r.probe_accuracy).strip()))
     tanks = [r for r in results if r.background_share is not None]
     if not tanks:
         return "\n".join(lines)
     methods = list(tanks[0].background_share)
+    width = 11 * len(methods)
     lines += [
         "",
-        "Tank story. Probe images break the confound: tanks under a bright "
-        "sky, no tank under a dark one.",
-        "Background share = share of positive attribution outside the object "
-        "(1 - shortcut_share), mean over the %d probe images, maps of the "
-        "predicted class of the final model." % num_probes,
+        "The tank story",
         "",
-        "%-16s %8s %8s %12s   background share: %s" % (
-            "model", "val acc", "probe", "swapped-sky",
-            "  ".join("%9s" % m for m in methods)),
+        "%-16s %s   %s" % ("", "accuracy".center(32),
+                              "background share".center(width)),
+        "%-16s %10s %8s %11s   %s" % (
+            "model", "validation", "probes", "swapped sky",
+            "".join("%11s" % m for m in methods)),
     ]
     for r in tanks:
-        lines.append("%-16s %8s %8s %12s   %18s%s" % (
+        lines.append("%-16s %10s %8s %11s   %s" % (
             r.name, _pct(r.val_accuracy), _pct(r.probe_accuracy),
-            _pct(r.swapped_accuracy), "",
-            "  ".join("%9.2f" % r.background_share[m] for m in methods)))
-    lines.append("(the background covers %.0f%% of the pixels of the probe "
-                 "images; val acc is on held-out images like the training "
-                 "set, swapped-sky acc on %s held-out images with the "
-                 "confound broken)" % (100 * tanks[0].background_area,
-                                       "the"))
+            _pct(r.swapped_accuracy),
+            "".join("%11.2f" % r.background_share[m] for m in methods)))
+    lines += [
+        "",
+        "  validation:  %d held-out images like the model's training set"
+        % settings.tank_val_size,
+        "  probes:      the %d probe images in the Picasso tab, confound "
+        "broken (tanks under a bright sky, no tank under a dark one)"
+        % settings.num_probes,
+        "  swapped sky: %d more held-out images with the confound broken"
+        % settings.swapped_test_size,
+        "  background share: the share of positive attribution outside the "
+        "object, 1 - shortcut_share(maps, object masks),",
+        "               mean over the probe images, maps of the predicted "
+        "class by the final model. The background covers",
+        "               %.0f%% of the pixels: a map that ignores the object "
+        "scores about %.2f." % (100 * tanks[0].background_area,
+                                tanks[0].background_area),
+    ]
     by_name = {r.name: r for r in tanks}
     conf, clean = by_name.get("tank_confounded"), by_name.get("tank_clean")
     if conf is not None and clean is not None:
@@ -230,7 +241,7 @@ def format_summary(results, num_probes=16):
         if mean_conf > mean_clean:
             verdict = ("The confounded model puts a larger share of its "
                        "attribution on the background than the clean model "
-                       "(%.2f vs %.2f, mean over methods): it learned the "
+                       "(%.2f vs %.2f, mean over methods):\nit learned the "
                        "sky, not the tank." % (mean_conf, mean_clean))
         else:
             verdict = ("The confounded model does not put a larger share of "
@@ -238,6 +249,6 @@ def format_summary(results, num_probes=16):
                        "model (%.2f vs %.2f, mean over methods)."
                        % (mean_conf, mean_clean))
         lines += ["", verdict,
-                  "Compare the runs tank_confounded/picasso and "
-                  "tank_clean/picasso in the Picasso tab."]
+                  "In the Picasso tab, compare the runs tank_confounded/"
+                  "picasso and tank_clean/picasso."]
     return "\n".join(lines)
