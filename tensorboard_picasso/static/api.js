@@ -57,7 +57,8 @@ async function getJson(route, params = {}) {
   return body;
 }
 
-/** A `map` response as {width, height, values: Float32Array, targetClass, targetName}. */
+/** A `map` response as {width, height, values: Float32Array, targetClass, targetName}
+ * (targetName may be null: see className() in predictions.js). */
 export function decodeMap(json) {
   const binary = atob(json.data);
   const view = new DataView(new ArrayBuffer(binary.length));
@@ -68,7 +69,7 @@ export function decodeMap(json) {
   }
   for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
   return {width: json.width, height: json.height, values,
-    targetClass: json.target_class, targetName: json.target_name ?? String(json.target_class)};
+    targetClass: json.target_class, targetName: json.target_name};
 }
 
 /** Loads a PNG route into a decoded <img> (same origin, so canvases stay readable). */

@@ -120,7 +120,7 @@ export class Compare {
     body.replaceChildren(
       this.panel("compare-a", title(a, "A"), a, mapA, probeA, {...display, ...rangeFor(mapA)}, topBars(a.run, a.image, predA)),
       this.panel("compare-b", title(b, "B"), b, mapB, probeB, {...display, ...rangeFor(mapB)}, topBars(b.run, b.image, predB)),
-      this.diffPanel(mapA, mapB, probeB, display));
+      this.diffPanel({a, b}, mapA, mapB, probeB, display));
   }
 
   /** One side: its map over its image, what the map is of, a colour bar and the bars. */
@@ -136,7 +136,7 @@ export class Compare {
   }
 
   /** The signed difference B − A, centred at 0, with its own clipped range. */
-  diffPanel(mapA, mapB, probe, display) {
+  diffPanel({a, b}, mapA, mapB, probe, display) {
     const diff = difference(mapA, mapB);
     const children = [el("h3", {text: "B − A"})];
     if (!diff) {
@@ -147,7 +147,8 @@ export class Compare {
       paintMap(canvas, probe, diff, style);
       children.push(canvas, el("div", {class: "caption", text: "red: B higher · blue: A higher"}), colourBar(style.table, style));
       if (mapA.targetClass !== mapB.targetClass) {
-        children.push(el("p", {class: "message", text: `A maps class ${mapA.targetName}, B maps class ${mapB.targetName}.`}));
+        children.push(el("p", {class: "message", text: `A maps class ${className(a.run, mapA.targetClass, mapA.targetName)}, ` +
+          `B maps class ${className(b.run, mapB.targetClass, mapB.targetName)}.`}));
       }
     }
     return el("div", {id: "compare-diff", class: "compare-panel"}, children);

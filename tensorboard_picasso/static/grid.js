@@ -94,8 +94,9 @@ export class Grid {
       const map = maps[k].value;
       const range = display.norm === "shared" ? shared : rangeOf([map.values], display.clip, method.signed);
       paintMap(cell.canvas, image, map, {...display, ...range});
-      cell.target.textContent = `map: ${map.targetName}`;
-      cell.canvas.title = `${stepLabel(cell.step)}, map of ${map.targetName}, ` +
+      const target = className(run, map.targetClass, map.targetName);
+      cell.target.textContent = `map: ${target}`;
+      cell.canvas.title = `${stepLabel(cell.step)}, map of ${target}, ` +
         `colours span ${fmt(range.lo)} … ${fmt(range.hi)}`;
     });
   }

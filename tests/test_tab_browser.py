@@ -1,0 +1,263 @@
+"""The Picasso tab in a real browser.
+
+Real Keras training writes logs through `PicassoCallback` (two normal runs and one whose
+directory is named like an XSS payload); a real TensorBoard process serves them with each
+of its loaders (`--load_fast=true`, the Rust data server, and `false`, the Python one);
+headless Chromium opens the tab and checks what it draws, reading canvas pixels.
+
+Without Chromium at /usr/bin/chromium the tests skip locally, and fail in CI.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+XSS_DIR = "<img src=x onerror=alert(1)>"
+RUNS = {"cnn_a": 4, "cnn_b": 5, XSS_DIR: 3}  # log dir -> epochs
+PROBES = 6
+CLASS_NAMES = ["left", "right", "<b>top</b>"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+READY = "['ready', 'empty', 'error'].includes(document.body.dataset.picassoState)"
+
+
+def _require_browser():
+    """Skip (locally) or fail (in CI) when the browser or its driver is missing."""
+    problem = None
+    if not os.path.exists(CHROMIUM):
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install playwright)"
+    if problem and os.environ.get("CI"):
+        pytest.fail(problem)
+    if problem:
+        pytest.skip(problem)
+
+
+def _probe_data(count, side=16, seed=0):
+    """Images with a bright square on the left, on the right, or at the top: 3 classes."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 0.3, size=(count, side, side, 3)).astype("float32")
+    y = np.arange(count) % 3
+    half, quarter = side // 2, side // 4
+    for image, label in zip(x, y):
+        top = half - quarter // 2 if label < 2 else 1
+        left = (1, half + 1, half - quarter // 2)[label]
+        image[top:top + quarter + 2, left:left + quarter + 2] = 1.0
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    """Trains a small CNN per run with the real callback; returns the log root."""
+    import keras
+
+    from tensorboard_picasso import PicassoCallback
+
+    root = tmp_path_factory.mktemp("picasso_logs")
+    x, y = _probe_data(192)
+    for index, (name, epochs) in enumerate(RUNS.items()):
+        keras.utils.set_random_seed(index)
+        model = keras.Sequential([
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ])
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        callback = PicassoCallback(str(root / name), images=x[:PROBES], labels=y[:PROBES],
+                                   class_names=CLASS_NAMES,
+                                   methods=["occlusion", "saliency", "gradcam"])
+        model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[callback])
+    return root
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module", params=["true", "false"], ids=lambda v: f"load_fast={v}")
+def tensorboard(request, logdir):
+    """A TensorBoard process on a free port; yields (base URL, load_fast)."""
+    port = _free_port()
+    log = open(logdir.parent / f"tensorboard_{request.param}.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+         "--port", str(port), f"--load_fast={request.param}", "--reload_interval", "1"],
+        stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 90
+        while True:  # until every run is served with all of its checkpoints
+            assert process.poll() is None, f"TensorBoard exited; see {log.name}"
+            try:
+                runs = _get_json(base + "data/plugin/picasso/index")["runs"]
+                steps = {r["run"]: r["methods"][0]["steps"] for r in runs if r["methods"]}
+                if all(len(steps.get(f"{name}/picasso", [])) == epochs + 1 for name, epochs in RUNS.items()):
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            assert time.time() < deadline, f"TensorBoard did not serve the runs; see {log.name}"
+            time.sleep(0.5)
+        yield base, request.param
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def tab(browser, tensorboard):
+    """TensorBoard opened at the Picasso tab; yields (page, plugin frame, dialogs, load_fast)."""
+    base, load_fast = tensorboard
+    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    started = time.monotonic()
+    page.goto(base + "#picasso")
+    frame = _plugin_frame(page)
+    frame.wait_for_function(READY, timeout=30000, polling=20)
+    print(f"load_fast={load_fast}: TensorBoard page to tab ready in {time.monotonic() - started:.2f} s")
+    assert frame.evaluate("document.body.dataset.picassoState") == "ready"
+    yield page, frame, dialogs, load_fast
+    page.close()
+
+
+def _plugin_frame(page, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if "plugin_entry.html?name=picasso" in frame.url:
+                return frame
+        page.wait_for_timeout(100)
+    raise AssertionError("TensorBoard did not load the Picasso tab's iframe")
+
+
+def _pixels(frame, selector):
+    """Per canvas matching `selector`: [number of distinct colours, checksum of pixels]."""
+    return frame.evaluate("""(selector) => [...document.querySelectorAll(selector)].map((canvas) => {
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const colours = new Set();
+        let sum = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+          sum = (sum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1000000007;
+        }
+        return [colours.size, sum];
+      })""", selector)
+
+
+def _act(frame, script, arg=None):
+    """Runs `script` in the tab and waits until it has redrawn."""
+    frame.evaluate(script, arg)
+    frame.wait_for_function(READY, timeout=30000, polling=20)
+
+
+def _set_slider(frame, index):
+    _act(frame, """(index) => {
+        const slider = document.querySelector("#step-slider");
+        slider.value = String(index);
+        slider.dispatchEvent(new Event("input", {bubbles: true}));
+      }""", index)
+
+
+def _select(frame, selector, value):
+    frame.select_option(selector, value)
+    frame.wait_for_function(READY, timeout=30000, polling=20)
+
+
+def test_grid_draws_maps_over_images(tab):
+    _, frame, _, _ = tab
+    cells = _pixels(frame, "#picasso-grid canvas.cell-map")
+    assert len(cells) >= PROBES * 3, "expected a row per probe image and several columns"
+    assert all(colours > 1 for colours, _ in cells), "a grid canvas is uniform (nothing drawn)"
+    captions = frame.eval_on_selector_all("#picasso-grid .pred", "nodes => nodes.map(n => n.textContent)")
+    assert captions and all(text.startswith("pred: ") for text in captions)
+    headers = frame.eval_on_selector_all("#picasso-grid .col-head", "nodes => nodes.map(n => n.textContent)")
+    assert "before training" in headers
+
+
+def test_step_slider_changes_the_canvases(tab):
+    _, frame, _, _ = tab
+    before = _pixels(frame, "#picasso-grid .cell.focus canvas")
+    _set_slider(frame, 0)
+    assert frame.text_content("#step-label") == "before training"
+    after = _pixels(frame, "#picasso-grid .cell.focus canvas")
+    assert len(after) == len(before) and after != before
+    _set_slider(frame, frame.evaluate("document.querySelector('#step-slider').max"))
+
+
+def test_compare_shows_a_difference_map(tab):
+    _, frame, _, _ = tab
+    _act(frame, "document.querySelector('#compare-open').click()")
+    assert frame.is_visible("#compare-view")
+    for panel in ("#compare-a", "#compare-b", "#compare-diff"):
+        (colours, _), = _pixels(frame, f"{panel} canvas.compare-map")
+        assert colours > 1, f"{panel} is uniform"
+    assert frame.eval_on_selector_all("#compare-a .topk-row", "rows => rows.length") >= 1
+    _select(frame, "#compare-mode", "runs")
+    assert frame.is_visible("#compare-run-b")
+    (colours, _), = _pixels(frame, "#compare-diff canvas.compare-map")
+    assert colours > 1, "the run-vs-run difference is uniform"
+
+
+def test_untrusted_names_stay_text(tab):
+    page, frame, dialogs, _ = tab
+    run = f"{XSS_DIR}/picasso"
+    options = frame.eval_on_selector_all("select#run option", "nodes => nodes.map(n => n.textContent)")
+    assert run in options
+    _select(frame, "select#run", run)
+    assert frame.evaluate("document.body.dataset.picassoState") == "ready"
+    assert all(colours > 1 for colours, _ in _pixels(frame, "#picasso-grid canvas.cell-map"))
+    assert "true: <b>top</b>" in frame.text_content("#picasso-grid")
+    for where in (page, frame):
+        assert where.query_selector("img[src='x']") is None
+        assert where.query_selector("b") is None
+    assert dialogs == []
+
+
+def test_screenshot(tab):
+    """Saves what the user sees (grid and compare view) for review and the README."""
+    page, frame, dialogs, load_fast = tab
+    _select(frame, "select#run", "cnn_b/picasso")
+    _act(frame, "document.querySelector('#compare-open').click()")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"picasso_tab_{load_fast}.png"))
+    assert dialogs == []
