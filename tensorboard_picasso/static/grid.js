@@ -1,6 +1,8 @@
 /** The grid: probe images as rows; columns are the slider's focus step, then the picked
  * checkpoints. Each cell draws a map over its image, with the true label, the top-1
- * prediction and a "⚑ flipped" mark where it changed since the previous logged step. */
+ * prediction and a "⚑ flipped" mark where it changed since the previous logged step.
+ * The DOM is rebuilt only when the rows or the number of columns change; otherwise cells
+ * are redrawn in place, which keeps sliders smooth. */
 
 import {el, fmt} from "./dom.js";
 import {mapCanvas, paintMap} from "./paint.js";
@@ -18,60 +20,75 @@ export class Grid {
     this.onPick = onPick;
     this.root = el("div", {id: "picasso-grid"});
     this.generation = 0;
+    this.layout = null;
   }
 
   /** Removes the grid (and stops drawing it). */
   clear() {
     this.generation++;
+    this.layout = null;
     this.root.replaceChildren();
   }
 
-  /** Rebuilds the grid for `view` (see index.js); resolves when every cell is drawn or
-   * shows why it is not. A newer render() makes older ones stop quietly. */
+  /** Shows `view` (see index.js); resolves when every cell is drawn or shows why it is
+   * not. A newer render() makes older ones stop quietly. */
   async render(view) {
     const generation = ++this.generation;
     const live = () => generation === this.generation;
     const steps = [view.focus, ...view.columns];
-    this.root.style.gridTemplateColumns = `max-content repeat(${steps.length}, ${CELL}px)`;
-    const heads = steps.map((step, k) => el("div", {
-      class: k === 0 ? "col-head focus" : step === view.focus ? "col-head at-focus" : "col-head",
-      text: k === 0 ? `▸ ${stepLabel(step)}` : stepLabel(step),
-      title: k === 0 ? "the step chosen with the slider" : "",
+    const layout = JSON.stringify([view.run.run, view.run.probes, steps.length]);
+    if (layout !== this.layout) this.build(view, steps.length);
+    this.layout = layout;
+    this.heads.forEach((head, k) => {
+      head.textContent = k === 0 ? `▸ ${stepLabel(steps[k])}` : stepLabel(steps[k]);
+      head.classList.toggle("at-focus", k > 0 && steps[k] === view.focus);
+    });
+    await Promise.all(this.rows.map((row) => {
+      row.cells.forEach((cell, k) => {
+        cell.step = steps[k];
+        cell.node.dataset.step = steps[k];
+      });
+      return Promise.all([this.drawMaps(view, row, live),
+        ...row.cells.map((cell) => this.caption(view, row.image, cell, live))]);
     }));
-    const rows = view.run.probes.map((probe) => this.row(view, probe, steps));
-    this.root.replaceChildren(el("div", {class: "corner", text: "probe image"}), ...heads,
-      ...rows.flatMap((row) => [row.head, ...row.cells.map((cell) => cell.node)]));
-    await Promise.all(rows.map((row) => Promise.all([
-      this.drawMaps(view, row, live),
-      ...row.cells.map((cell) => this.caption(view, row.image, cell, live)),
-    ])));
   }
 
-  /** The DOM of one image's row: a header and one cell per step. */
-  row(view, probe, steps) {
+  /** Builds the header row and one row per probe image with `columns` cells. */
+  build(view, columns) {
+    this.root.style.gridTemplateColumns = `max-content repeat(${columns}, ${CELL}px)`;
+    this.heads = Array.from({length: columns}, (_, k) => el("div", {
+      class: k === 0 ? "col-head focus" : "col-head",
+      title: k === 0 ? "the step chosen with the slider" : "",
+    }));
+    this.rows = view.run.probes.map((probe) => this.row(view.run, probe, columns));
+    this.root.replaceChildren(el("div", {class: "corner", text: "probe image"}), ...this.heads,
+      ...this.rows.flatMap((row) => [row.head, ...row.cells.map((cell) => cell.node)]));
+  }
+
+  /** The DOM of one image's row: a header with the plain image, and the cells. */
+  row(run, probe, columns) {
     const image = probe.index;
     const range = el("div", {class: "row-range"});
     const thumb = mapCanvas(probe.width, probe.height, THUMB, "probe");
-    const head = el("div", {class: "row-head"}, [
-      thumb, el("div", {class: "row-title", text: `image ${image}`}), range,
-    ]);
-    const cells = steps.map((step, k) => {
+    const head = el("div", {class: "row-head"}, [thumb, el("div", {class: "row-title", text: `image ${image}`}), range]);
+    this.api.probe(run.run, image).then((img) =>
+      thumb.getContext("2d").drawImage(img, 0, 0, thumb.width, thumb.height), () => {});
+    const cells = Array.from({length: columns}, (_, k) => {
       const cell = {
-        step,
         canvas: mapCanvas(probe.width, probe.height, CELL, "cell-map"),
-        truth: el("div", {class: "truth", text: `true: ${trueLabel(view.run, image)}`}),
-        pred: el("div", {class: "pred", text: "…"}),
+        pred: el("div", {class: "pred"}),
         target: el("div", {class: "target"}),
+        flip: el("span", {class: "flip", text: "⚑ flipped", hidden: true}),
       };
       cell.node = el("div", {
         class: k === 0 ? "cell focus" : "cell",
         title: "click to compare",
-        onclick: () => this.onPick(image, step),
-      }, [cell.canvas, cell.truth, cell.pred, cell.target]);
-      cell.node.dataset.step = step;
+        onclick: () => this.onPick(image, cell.step),
+      }, [cell.canvas, el("div", {class: "truth", text: `true: ${trueLabel(run, image)}`}),
+        cell.pred, cell.target, cell.flip]);
       return cell;
     });
-    return {image, head, thumb, range, cells};
+    return {image, head, range, cells};
   }
 
   /** Fetches the row's maps and draws them, normalised per map or across the row. */
@@ -81,52 +98,44 @@ export class Grid {
       this.api.map(run.run, method.method, cell.step, row.image, target, live)));
     const image = await probe;
     if (!live()) return;
-    if (image) row.thumb.getContext("2d").drawImage(image, 0, 0, row.thumb.width, row.thumb.height);
     const loaded = maps.filter((m) => m.status === "fulfilled").map((m) => m.value.values);
     const shared = rangeOf(loaded, display.clip, method.signed);
-    if (display.norm === "shared") row.range.textContent = `scale ${fmt(shared.lo)} … ${fmt(shared.hi)}`;
+    row.range.textContent = display.norm === "shared" ? `scale ${fmt(shared.lo)} … ${fmt(shared.hi)}` : "";
     row.cells.forEach((cell, k) => {
-      if (maps[k].status === "rejected") {
-        cell.node.classList.add("failed");
+      const failed = maps[k].status === "rejected";
+      cell.node.classList.toggle("failed", failed);
+      if (failed) {
         cell.target.textContent = `no map: ${maps[k].reason.message}`;
         return;
       }
       const map = maps[k].value;
       const range = display.norm === "shared" ? shared : rangeOf([map.values], display.clip, method.signed);
       paintMap(cell.canvas, image, map, {...display, ...range});
-      const target = className(run, map.targetClass, map.targetName);
-      cell.target.textContent = `map: ${target}`;
-      cell.canvas.title = `${stepLabel(cell.step)}, map of ${target}, ` +
-        `colours span ${fmt(range.lo)} … ${fmt(range.hi)}`;
+      const name = className(run, map.targetClass, map.targetName);
+      cell.target.textContent = `map: ${name}`;
+      cell.canvas.title = `${stepLabel(cell.step)}, map of ${name}, colours span ${fmt(range.lo)} … ${fmt(range.hi)}`;
     });
   }
 
-  /** Fills a cell's top-1 prediction, and marks a flip since the previous logged step. */
+  /** Shows a cell's top-1 prediction, and marks a flip since the previous logged step. */
   async caption({run}, image, cell, live) {
     const steps = run.prediction_steps;
-    if (!steps.includes(cell.step)) {
-      cell.pred.textContent = "no prediction";
-      return;
-    }
     const before = previousStep(steps, cell.step);
-    let now, then;
-    try {
-      [now, then] = await Promise.all([cell.step, before].map((step) =>
-        step === null ? null : this.api.predictions(run.run, step, live).then((p) => top1(p, image))));
-    } catch (error) {
-      if (live()) cell.pred.textContent = `no prediction: ${error.message}`;
-      return;
+    let now = null, then = null, problem = steps.includes(cell.step) ? null : "no prediction";
+    if (!problem) {
+      try {
+        [now, then] = await Promise.all([cell.step, before].map((step) =>
+          step === null ? null : this.api.predictions(run.run, step, live).then((p) => top1(p, image))));
+      } catch (error) {
+        problem = `no prediction: ${error.message}`;
+      }
     }
-    if (!live() || !now) return;
-    const name = className(run, now.class, now.name);
-    cell.pred.textContent = `pred: ${name} ${(100 * now.prob).toFixed(0)}%`;
+    if (!live()) return;
     const label = run.probes[image].label;
-    if (label != null) cell.pred.classList.add(now.class === label ? "right" : "wrong");
-    if (then && then.class !== now.class) {
-      cell.node.append(el("span", {
-        class: "flip", text: "⚑ flipped",
-        title: `top-1 was ${className(run, then.class, then.name)} at ${stepLabel(before)}`,
-      }));
-    }
+    cell.pred.textContent = now ? `pred: ${className(run, now.class, now.name)} ${(100 * now.prob).toFixed(0)}%` : problem;
+    cell.pred.classList.toggle("right", !!now && label != null && now.class === label);
+    cell.pred.classList.toggle("wrong", !!now && label != null && now.class !== label);
+    cell.flip.hidden = !(now && then && then.class !== now.class);
+    if (!cell.flip.hidden) cell.flip.title = `top-1 was ${className(run, then.class, then.name)} at ${stepLabel(before)}`;
   }
 }

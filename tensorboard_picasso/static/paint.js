@@ -3,19 +3,28 @@
 
 import {el, fmt} from "./dom.js";
 
-/** `map` ({width, height, values}) as a canvas of its own size, through `table` on [lo, hi]. */
+// One scratch canvas for all colourised maps: each is drawn onward at once, and creating
+// a 2-D context per map is what made redraws slow.
+const scratch = el("canvas");
+const scratchContext = scratch.getContext("2d");
+
+/** `map` ({width, height, values}) through `table` on [lo, hi], on the scratch canvas. */
 function colourise(map, table, lo, hi) {
-  const canvas = el("canvas", {width: map.width, height: map.height});
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(map.width, map.height);
-  const scale = 255 / (hi - lo);
-  for (let i = 0; i < map.values.length; i++) {
-    const k = 3 * Math.max(0, Math.min(255, Math.round((map.values[i] - lo) * scale)));
-    image.data.set(table.subarray(k, k + 3), 4 * i);
-    image.data[4 * i + 3] = 255;
+  if (scratch.width !== map.width || scratch.height !== map.height) {
+    Object.assign(scratch, {width: map.width, height: map.height});
   }
-  ctx.putImageData(image, 0, 0);
-  return canvas;
+  const image = scratchContext.createImageData(map.width, map.height);
+  const {data} = image;
+  const scale = 255 / (hi - lo);
+  for (let i = 0, j = 0; i < map.values.length; i++, j += 4) {
+    const k = 3 * Math.max(0, Math.min(255, Math.round((map.values[i] - lo) * scale)));
+    data[j] = table[k];
+    data[j + 1] = table[k + 1];
+    data[j + 2] = table[k + 2];
+    data[j + 3] = 255;
+  }
+  scratchContext.putImageData(image, 0, 0);
+  return scratch;
 }
 
 /** Draws the probe image (may be null) and `map` over it with `opacity`. */
