@@ -129,7 +129,7 @@ export class Compare {
     const canvas = mapCanvas(probeInfo.width, probeInfo.height, SIDE, "compare-map");
     paintMap(canvas, probe, map, style);
     return el("div", {id, class: "compare-panel"}, [
-      el("h3", {text: title}), canvas,
+      el("h3", {text: title, title}), canvas,
       el("div", {class: "caption", text: `map of ${className(side.run, map.targetClass, map.targetName)} · true: ${trueLabel(side.run, side.image)}`}),
       colourBar(style.table, style), bars,
     ]);
