@@ -105,6 +105,7 @@ export class Grid {
       const failed = maps[k].status === "rejected";
       cell.node.classList.toggle("failed", failed);
       if (failed) {
+        cell.canvas.getContext("2d").clearRect(0, 0, cell.canvas.width, cell.canvas.height);
         cell.target.textContent = `no map: ${maps[k].reason.message}`;
         return;
       }
