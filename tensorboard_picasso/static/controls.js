@@ -29,8 +29,11 @@ export class Controls {
     setOptions(this.clip, CLIPS.map((p) => ({value: p, label: p === 100 ? "none (max |v|)" : `${p}th pct of |v|`})), 99);
     this.opacity = el("input", {id: "opacity", type: "range", min: 0, max: 1, step: 0.05,
       oninput: () => set({opacity: Number(this.opacity.value)})});
-    this.slider = el("input", {id: "step-slider", type: "range", min: 0, step: 1,
-      oninput: () => set({focus: this.steps[Number(this.slider.value)]})});
+    // At its right end the slider follows the newest checkpoint as training goes on.
+    this.slider = el("input", {id: "step-slider", type: "range", min: 0, step: 1, oninput: () => {
+      const i = Number(this.slider.value);
+      set({focus: i === this.steps.length - 1 ? null : this.steps[i]});
+    }});
     this.stepLabel = el("span", {id: "step-label"});
     this.picks = el("div", {class: "picks"});
     this.picksSummary = el("summary");
