@@ -191,7 +191,7 @@ def compiled(model, key, factory):
     """One tf.function per (ExplainableModel, key) for the function `factory(model)`."""
     cache = model.__dict__.setdefault("_functions", {})
     if key not in cache:
-        cache[key] = tf.function(factory(model), reduce_retracing=True)
+        cache[key] = tf.function(factory(model))
     return cache[key]
 
 
