@@ -1,0 +1,260 @@
+"""The Picasso TensorBoard plugin: HTTP routes over TensorBoard's data provider.
+
+Imports no TensorFlow and no explanation method: it reads the format defined in
+`summary/format.py` through TensorBoard's `context.data_provider`, so it works with both
+the Python loader (`--load_fast=false`) and the Rust data server (`--load_fast=true`).
+The routes are documented in docs/http_api.md.
+"""
+
+import base64
+import collections
+import functools
+import os
+import re
+
+from tensorboard import plugin_util
+from tensorboard.backend import http_util
+from tensorboard.data import provider
+from tensorboard.plugins import base_plugin
+from werkzeug import wrappers
+
+from tensorboard_picasso.summary import format as fmt
+
+STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
+_STATIC_NAME = re.compile(r"^[a-z0-9_]+\.(js|css)$")
+_CONTENT_TYPES = {"js": "text/javascript", "css": "text/css"}
+_ALL_SAMPLES = 1 << 31  # downsample is required; TensorBoard's "all" is a large int
+
+
+class BadRequest(Exception):
+    """A request the plugin answers with a 4xx JSON error naming the problem."""
+
+    def __init__(self, message, code=400):
+        super().__init__(message)
+        self.code = code
+
+
+def _route(handler):
+    """Wrap a handler(self, request) -> (body, content_type) into a WSGI app."""
+    @functools.wraps(handler)
+    @wrappers.Request.application
+    def app(self, request):
+        try:
+            body, content_type = handler(self, request)
+        except BadRequest as err:
+            return http_util.Respond(request, {"error": str(err)}, "application/json",
+                                     code=err.code)
+        except fmt.FormatError as err:
+            return http_util.Respond(request, {"error": str(err)}, "application/json",
+                                     code=422)
+        return http_util.Respond(request, body, content_type)
+    return app
+
+
+def _int_arg(request, name, default=None):
+    value = request.args.get(name)
+    if value is None:
+        if default is None:
+            raise BadRequest(f"missing query parameter '{name}'")
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"query parameter '{name}' must be an integer, got "
+                         f"{value[:40]!r}") from None
+
+
+def _class_name(names, index):
+    """The name of class `index`, or None without (enough) class names."""
+    return names[index] if names and index is not None and 0 <= index < len(names) \
+        else None
+
+
+def _str_arg(request, name):
+    value = request.args.get(name)
+    if value is None:
+        raise BadRequest(f"missing query parameter '{name}'")
+    return value
+
+
+class PicassoPlugin(base_plugin.TBPlugin):
+    """Serves probe images, maps at full precision and predictions to the tab."""
+
+    plugin_name = fmt.PLUGIN_NAME
+
+    def __init__(self, context):
+        self._provider = context.data_provider
+        self._static_files = frozenset(
+            name for name in os.listdir(STATIC_DIR) if _STATIC_NAME.match(name))
+        self._blob_cache = collections.OrderedDict()
+
+    def get_plugin_apps(self):
+        return {
+            "/index": self._serve_index,
+            "/maps": self._serve_maps_header,
+            "/map": self._serve_map,
+            "/predictions": self._serve_predictions,
+            "/probe": self._serve_probe,
+            "/static/*": self._serve_static,
+        }
+
+    def is_active(self):
+        return False  # activity comes from data_plugin_names via the data provider
+
+    def data_plugin_names(self):
+        return (fmt.PLUGIN_NAME,)
+
+    def frontend_metadata(self):
+        return base_plugin.FrontendMetadata(es_module_path="/static/index.js",
+                                            tab_name="Picasso")
+
+    # -- reading -------------------------------------------------------------------------
+    def _references(self, request, run=None, tag=None):
+        """{run: {tag: [BlobSequenceDatum]}} (references only: no blob is read)."""
+        ctx = plugin_util.context(request.environ)
+        eid = plugin_util.experiment_id(request.environ)
+        filter_ = provider.RunTagFilter(runs=[run] if run is not None else None,
+                                        tags=[tag] if tag is not None else None)
+        return self._provider.read_blob_sequences(
+            ctx, experiment_id=eid, plugin_name=fmt.PLUGIN_NAME,
+            downsample=_ALL_SAMPLES, run_tag_filter=filter_)
+
+    def _blob(self, request, reference):
+        """A blob's bytes; small blobs (headers) are kept in an LRU cache."""
+        key = reference.blob_key
+        if key in self._blob_cache:
+            self._blob_cache.move_to_end(key)
+            return self._blob_cache[key]
+        data = self._provider.read_blob(plugin_util.context(request.environ), blob_key=key)
+        if len(data) <= 64 * 1024:
+            self._blob_cache[key] = data
+            if len(self._blob_cache) > 4096:
+                self._blob_cache.popitem(last=False)
+        return data
+
+    def _datum(self, request, run, tag, step):
+        """The blob references of (run, tag) at `step`; 404 naming what is missing."""
+        data = self._references(request, run, tag).get(run, {}).get(tag)
+        if data is None:
+            what = "run" if not self._references(request, run).get(run) else "tag"
+            raise BadRequest(f"no Picasso {what} {run!r}" if what == "run" else
+                             f"run {run!r} has no Picasso series {tag!r}", 404)
+        for datum in data:
+            if datum.step == step:
+                return datum.values
+        raise BadRequest(f"run {run!r} has no step {step} for {tag!r}; logged steps: "
+                         f"{[d.step for d in data][-20:]}", 404)
+
+    def _probes_header(self, request, run, series):
+        probes = series.get(fmt.PROBES_TAG)
+        if not probes:
+            raise fmt.FormatError(f"run {run!r} has maps but no probe images")
+        return fmt.decode_json(self._blob(request, probes[-1].values[0]))
+
+    # -- routes ----------------------------------------------------------------------------
+    @_route
+    def _serve_index(self, request):
+        ctx = plugin_util.context(request.environ)
+        eid = plugin_util.experiment_id(request.environ)
+        listing = self._provider.list_blob_sequences(ctx, experiment_id=eid,
+                                                     plugin_name=fmt.PLUGIN_NAME)
+        references = self._references(request)
+        runs = []
+        for run in sorted(listing):
+            try:
+                runs.append(self._run_entry(request, run, listing[run],
+                                            references.get(run, {})))
+            except fmt.FormatError as err:
+                runs.append({"run": run, "error": str(err)})
+        return {"runs": runs}, "application/json"
+
+    def _run_entry(self, request, run, tags, series):
+        header = self._probes_header(request, run, series)
+        class_names = header.get("class_names")
+        probes = []
+        for index, image in enumerate(header["images"]):
+            probes.append({"index": index, **image,
+                           "label_name": _class_name(class_names, image.get("label"))})
+        methods = []
+        for tag, meta in sorted(tags.items()):
+            if tag.startswith(fmt.MAP_TAG_PREFIX):
+                content = fmt.parse_metadata(meta.plugin_content)
+                methods.append({"method": content["method"], "signed": content["signed"],
+                                "steps": [d.step for d in series.get(tag, [])]})
+        return {"run": run, "error": None, "class_names": class_names, "probes": probes,
+                "methods": methods,
+                "prediction_steps": [d.step for d in series.get(fmt.PREDICTIONS_TAG, [])]}
+
+    def _map_header(self, request, run, method, step):
+        values = self._datum(request, run, fmt.map_tag(method), step)
+        return values, fmt.decode_json(self._blob(request, values[0]))
+
+    def _class_names(self, request, run):
+        series = self._references(request, run, fmt.PROBES_TAG).get(run, {})
+        return self._probes_header(request, run, series).get("class_names")
+
+    @_route
+    def _serve_maps_header(self, request):
+        run, method = _str_arg(request, "run"), _str_arg(request, "method")
+        step = _int_arg(request, "step")
+        _, header = self._map_header(request, run, method, step)
+        names = self._class_names(request, run)
+        target_names = None if names is None else [
+            [_class_name(names, c) for c in row] for row in header["targets"]]
+        return {"step": step, "method": method, "params": header["params"],
+                "targets": header["targets"], "target_names": target_names,
+                "ranges": header["ranges"], "seconds": header.get("seconds")}, \
+            "application/json"
+
+    @_route
+    def _serve_map(self, request):
+        run, method = _str_arg(request, "run"), _str_arg(request, "method")
+        step, image = _int_arg(request, "step"), _int_arg(request, "image")
+        target = _int_arg(request, "target", default=0)
+        values, header = self._map_header(request, run, method, step)
+        if not 0 <= image < len(values) - 1:
+            raise BadRequest(f"image={image} is out of range 0..{len(values) - 2}", 404)
+        ranges = header["ranges"][image]
+        if not 0 <= target < len(ranges):
+            raise BadRequest(f"target={target} is out of range 0..{len(ranges) - 1}", 404)
+        maps = fmt.decode_map_block(self._blob(request, values[image + 1]), ranges,
+                                    header["height"], header["width"])
+        target_class = header["targets"][image][target]
+        names = self._class_names(request, run)
+        chosen = maps[target]
+        return {"height": header["height"], "width": header["width"],
+                "min": float(chosen.min()), "max": float(chosen.max()),
+                "target_class": target_class,
+                "target_name": _class_name(names, target_class),
+                "data": base64.b64encode(chosen.astype("<f4").tobytes()).decode()}, \
+            "application/json"
+
+    @_route
+    def _serve_predictions(self, request):
+        run, step = _str_arg(request, "run"), _int_arg(request, "step")
+        values = self._datum(request, run, fmt.PREDICTIONS_TAG, step)
+        body = fmt.decode_json(self._blob(request, values[0]))
+        names = self._class_names(request, run)
+        images = [{"top": [{"class": c, "name": _class_name(names, c), "prob": p}
+                           for c, p in zip(classes, probs)]}
+                  for classes, probs in zip(body["classes"], body["probabilities"])]
+        return {"step": step, "images": images}, "application/json"
+
+    @_route
+    def _serve_probe(self, request):
+        run, image = _str_arg(request, "run"), _int_arg(request, "image")
+        series = self._references(request, run, fmt.PROBES_TAG).get(run, {})
+        if not series.get(fmt.PROBES_TAG):
+            raise BadRequest(f"no Picasso run {run!r} with probe images", 404)
+        values = series[fmt.PROBES_TAG][-1].values
+        if not 0 <= image < len(values) - 1:
+            raise BadRequest(f"image={image} is out of range 0..{len(values) - 2}", 404)
+        return self._blob(request, values[image + 1]), "image/png"
+
+    @_route
+    def _serve_static(self, request):
+        name = request.path.rsplit("/static/", 1)[-1]
+        if name not in self._static_files:
+            raise BadRequest(f"no static file {name[:60]!r}", 404)
+        with open(os.path.join(STATIC_DIR, name), "rb") as f:
+            return f.read(), _CONTENT_TYPES[name.rsplit(".", 1)[1]]
