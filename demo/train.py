@@ -83,9 +83,13 @@ def _callbacks(log_dir, probes, probe_labels, class_names, image_side):
     ]
 
 
-def _accuracy(model, images, labels):
-    probs = model.predict(images, batch_size=256, verbose=0)
-    return float(np.mean(np.argmax(probs, axis=1) == labels))
+def _accuracy(model, images, labels, batch_size=256):
+    # Eager calls: model.predict would retrace for every new array length.
+    predicted = np.concatenate([
+        np.argmax(np.asarray(model(images[i:i + batch_size], training=False)),
+                  axis=1)
+        for i in range(0, len(images), batch_size)])
+    return float(np.mean(predicted == labels))
 
 
 def _verbose():
@@ -123,11 +127,13 @@ def background_shares(model, images, masks):
     = 1 - :func:`~tensorboard_picasso.metrics.shortcut_share` with the object
     masks. Images whose map has no positive value are left out (NaN).
     """
+    from tensorboard_picasso.methods import as_explainable
     from tensorboard_picasso.metrics import shortcut_share
 
+    explainable = as_explainable(model)  # one wrapper: its tf.functions are reused
     shares = {}
     for method in _methods(images.shape[1]):
-        expl = method.explain(model, images, target="predicted")
+        expl = method.explain(explainable, images, target="predicted")
         object_share = shortcut_share(expl.maps, masks)  # (N, T)
         shares[method.name] = float(1.0 - np.nanmean(object_share))
     return shares
