@@ -11,9 +11,12 @@ changes per step lives in the data. Three kinds of series, by tag:
 * "map/<method>" — one per method. Blobs: [header JSON, map block of image 0, ...].
   Header: {"version", "method", "params", "targets": N x T class indices,
   "ranges": N x T x [lo, hi], "height", "width", "seconds", "epoch", "batch"}.
-  A map block is zlib(uint16 little-endian, shape (T, H, W)) with
+  A map block holds T maps (T, H, W) quantised to 16 bits,
       q = round((v - lo) / (hi - lo) * 65535),   v = lo + q / 65535 * (hi - lo),
   so the error is at most (hi - lo) / 131070 (< 1e-5 of the range); lo == hi stores 0s.
+  q is delta-coded along rows, then along columns (uint16, wrapping), its bytes split
+  into a high and a low plane, and the whole zlib-compressed: smooth maps become runs of
+  small numbers that compress well.
 * "predictions" — Blobs: [JSON {"version", "classes": N x k, "probabilities": N x k,
   "epoch", "batch"}], the top-k classes, most probable first.
 
@@ -117,8 +120,12 @@ def encode_map_block(maps):
     low = maps.min(axis=(1, 2))
     high = maps.max(axis=(1, 2))
     span = np.where(high > low, high - low, 1.0)
-    q = np.round((maps - low[:, None, None]) / span[:, None, None] * _LEVELS)
-    block = zlib.compress(q.astype("<u2").tobytes(), 6)
+    q = np.round((maps - low[:, None, None]) / span[:, None, None] * _LEVELS).astype(
+        np.uint16)
+    delta = np.diff(np.diff(q, axis=2, prepend=np.uint16(0)), axis=1,
+                    prepend=np.uint16(0))
+    planes = delta.astype("<u2").view(np.uint8).reshape(-1, 2).T
+    block = zlib.compress(planes.tobytes(), 6)
     return block, [[float(a), float(b)] for a, b in zip(low, high)]
 
 
@@ -163,10 +170,12 @@ def decode_json(blob):
 def decode_map_block(block, ranges, height, width):
     """A map block back to float32 (T, H, W) given its header's ranges."""
     try:
-        q = np.frombuffer(zlib.decompress(block), dtype="<u2")
-        q = q.reshape(len(ranges), height, width)
+        planes = np.frombuffer(zlib.decompress(block), dtype=np.uint8).reshape(2, -1)
+        delta = np.ascontiguousarray(planes.T).view("<u2").reshape(
+            len(ranges), height, width)
     except (zlib.error, ValueError) as err:
         raise FormatError(f"corrupt Picasso map block: {err}") from None
+    q = np.cumsum(np.cumsum(delta, axis=1, dtype=np.uint16), axis=2, dtype=np.uint16)
     ranges = np.asarray(ranges, np.float64)
     low, high = ranges[:, 0, None, None], ranges[:, 1, None, None]
     return (low + q / _LEVELS * (high - low)).astype(np.float32)
