@@ -1,5 +1,7 @@
 """The demo's small CNNs (Keras functional models, softmax outputs).
 
+``digits_cnn`` takes integer labels, ``tank_cnn`` one-hot labels.
+
 Both end their convolutional part with a named conv layer, ``"last_conv"``,
 the layer Grad-CAM uses by default (the last layer with a spatial output).
 """
@@ -28,11 +30,16 @@ def digits_cnn(input_shape=(32, 32, 1), num_classes=10):
     return model
 
 
-def tank_cnn(input_shape=(48, 48, 3), num_classes=2):
+def tank_cnn(input_shape=(48, 48, 3), num_classes=2, label_smoothing=0.05):
     """A small CNN for the tank scenes: 3 conv layers, global pooling.
 
     Global average pooling lets it find a tank anywhere in the image, and just
     as easily read the overall brightness of the sky.
+
+    Trained on one-hot labels with a little label smoothing: on the confounded
+    scenes the sky separates the classes perfectly, and without it the
+    probabilities saturate at exactly 0 or 1, where occluding a patch changes
+    nothing and occlusion maps come out blank.
     """
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
@@ -45,6 +52,7 @@ def tank_cnn(input_shape=(48, 48, 3), num_classes=2):
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     model = keras.Model(inputs, outputs, name="tank_cnn")
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss="sparse_categorical_crossentropy",
+                  loss=keras.losses.CategoricalCrossentropy(
+                      label_smoothing=label_smoothing),
                   metrics=["accuracy"])
     return model

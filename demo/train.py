@@ -155,8 +155,10 @@ def train_tank(log_dir, sky, settings=Settings()):
     probes = datasets.make_tank_probes(settings.num_probes,
                                        seed=settings.seed + 4)
     model = models.tank_cnn(input_shape=train.images.shape[1:])
-    model.fit(train.images, train.labels, epochs=settings.tank_epochs,
-              batch_size=64, validation_data=(val.images, val.labels),
+    one_hot = keras.utils.to_categorical
+    model.fit(train.images, one_hot(train.labels, 2),
+              epochs=settings.tank_epochs, batch_size=64,
+              validation_data=(val.images, one_hot(val.labels, 2)),
               callbacks=_callbacks(log_dir, probes.images, probes.labels,
                                    datasets.TANK_CLASS_NAMES,
                                    train.images.shape[1]),
