@@ -62,11 +62,12 @@ export class Compare {
     }
     const byName = (name) => sides.runsWithMethod.find((r) => r.run === name);
     const runA = byName(compare.runA) ?? run;
-    const runB = byName(compare.runB) ?? sides.runsWithMethod.find((r) => r !== runA) ?? runA;
+    const hash = runA.probes.find((p) => p.index === image)?.hash;
+    const others = sides.runsWithMethod.filter((r) => r !== runA);
+    const runB = byName(compare.runB) ?? others.find((r) => r.probes.some((p) => p.hash === hash)) ?? others[0] ?? runA;
     const stepsB = stepsOf(runB, method.method);
     const steps = stepsOf(runA, method.method).filter((s) => stepsB.includes(s));
     const step = steps.includes(compare.step) ? compare.step : steps.at(-1);
-    const hash = runA.probes.find((p) => p.index === image)?.hash;
     const imageB = runB.probes.find((p) => p.hash === hash)?.index;
     const result = {...sides, steps, step, a: {run: runA, step, image}, b: {run: runB, step, image: imageB}};
     if (sides.runsWithMethod.length < 2) result.problem = `Only one run has ${method.method} maps.`;

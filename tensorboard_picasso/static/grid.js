@@ -10,7 +10,7 @@ import {className, top1, trueLabel} from "./predictions.js";
 import {rangeOf} from "./scale.js";
 import {previousStep, stepLabel} from "./steps.js";
 
-const CELL = 120; // CSS px per cell canvas
+const CELL = 160; // canvas pixels per cell; on screen a cell is 100..160 CSS px wide
 const THUMB = 64; // CSS px of the plain probe image in the row header
 
 export class Grid {
@@ -55,7 +55,7 @@ export class Grid {
 
   /** Builds the header row and one row per probe image with `columns` cells. */
   build(view, columns) {
-    this.root.style.gridTemplateColumns = `max-content repeat(${columns}, ${CELL}px)`;
+    this.root.style.gridTemplateColumns = `max-content repeat(${columns}, minmax(100px, ${CELL}px))`;
     this.heads = Array.from({length: columns}, (_, k) => el("div", {
       class: k === 0 ? "col-head focus" : "col-head",
       title: k === 0 ? "the step chosen with the slider" : "",

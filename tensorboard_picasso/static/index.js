@@ -197,6 +197,5 @@ function loadStyle() {
 /** Entry point called by TensorBoard's plugin loader. */
 export async function render() {
   document.body.dataset.picassoState = "loading";
-  await loadStyle();
-  await new App().start();
+  await Promise.all([loadStyle(), new App().start()]);
 }
