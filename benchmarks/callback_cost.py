@@ -1,7 +1,8 @@
 """Callback overhead and bytes on disk per map.
 
 * overhead = (encoding + writing + flushing a logging round) / the methods' compute for
-  that round, on a small CNN at 64x64 with 16 probe images and three methods;
+  that round, on a small CNN at 64x64 with 16 probe images and three methods, and
+  the quality metrics' cost (quality.py) / the same compute;
 * bytes per logged map at 64x64 and 224x224 (our uint16+zlib block plus its share of the
   header), next to a PNG of the same map rendered as an 8-bit RGB overlay on the image,
   which is what image-summary based tools log. Smooth maps (occlusion, Grad-CAM) and
@@ -22,30 +23,35 @@ from common import report
 from methods_speed import small_cnn
 from tensorboard_picasso.logger import ExplanationLogger
 from tensorboard_picasso.methods import GradCAM, Occlusion, Saliency
-from tensorboard_picasso.methods.occlusion import _gaussian_blur
+from tensorboard_picasso.methods.occlusion import gaussian_blur
 from tensorboard_picasso.summary import format as fmt
 
 
 def overhead(rounds=5):
+    """Writing cost and quality-metric cost of a logging round, each / the maps' compute."""
     model = small_cnn(64)
     images = np.random.default_rng(0).random((16, 64, 64, 3)).astype("float32")
     with tempfile.TemporaryDirectory() as log_dir:
         logger = ExplanationLogger(log_dir, model, images, methods=[
             Occlusion(window=8, stride=4), Saliency(), GradCAM()])
-        computed = logger.explain()                       # warm-up, traces
-        logger._write_round(-1, *computed, None, None)
-        compute, write = [], []
-        for step in range(rounds):
+        compute, quality, write = [], [], []
+        for step in range(-1, rounds):                     # round -1 warms up (traces)
             start = time.perf_counter()
-            computed = logger.explain()
-            middle = time.perf_counter()
-            logger._write_round(step, *computed, step, None)
-            logger._write_cost(step, 0.0)
-            compute.append(middle - start)
-            write.append(time.perf_counter() - middle)
+            probabilities, targets, results = logger.explain()
+            computed = time.perf_counter()
+            scores, _ = logger.score(targets, results)
+            scored = time.perf_counter()
+            logger._write_round(step, probabilities, targets, results, scores, step, None)
+            logger._write_cost(step, 0.0, 0.0)
+            if step >= 0:
+                compute.append(computed - start)
+                quality.append(scored - computed)
+                write.append(time.perf_counter() - scored)
         logger.close()
     report("callback: (encode + write) / methods' compute, 16 images 64x64",
            float(np.median(write) / np.median(compute)), 0.05)
+    report("quality metrics (drift + deletion/insertion, 16 steps) / methods' compute",
+           float(np.median(quality) / np.median(compute)))
 
 
 def overlay_png(image, values):
@@ -61,7 +67,7 @@ def overlay_png(image, values):
 def smooth_images(count, size):
     """Blurred noise in [0, 1]: image-like, so a PNG of it compresses as photos do."""
     noise = np.random.default_rng(1).random((count, size, size, 3)).astype("float32")
-    blurred = _gaussian_blur(noise, sigma=size / 32)
+    blurred = gaussian_blur(noise, sigma=size / 32)
     low, high = blurred.min(), blurred.max()
     return (blurred - low) / (high - low)
 

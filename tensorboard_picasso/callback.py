@@ -30,7 +30,8 @@ class PicassoCallback(keras.callbacks.Callback):
       log_dir: the TensorBoard log directory.
       images: probe images (N, H, W, C) or a tf.data.Dataset of (x[, y]) batches.
       labels, class_names, methods, target, preprocess, output, batch_size, top_k,
-      max_images, display_range: as for `ExplanationLogger`.
+      max_images, display_range, metrics, masks, faithfulness_steps: as for
+      `ExplanationLogger`.
       every_n_epochs: log after every N-th epoch (default 1).
       every_n_batches: log every N training batches instead of per epoch.
       log_before_training: also log the untrained model at step -1.
@@ -40,7 +41,8 @@ class PicassoCallback(keras.callbacks.Callback):
     def __init__(self, log_dir, images, labels=None, class_names=None, methods=None,
                  every_n_epochs=1, every_n_batches=None, target="predicted",
                  preprocess=None, output=None, batch_size=None, top_k=5, max_images=16,
-                 display_range=None, log_before_training=True, verbose=1):
+                 display_range=None, metrics=None, masks=None, faithfulness_steps=16,
+                 log_before_training=True, verbose=1):
         super().__init__()
         self.every_n_epochs = check_positive_int(every_n_epochs, "every_n_epochs")
         self.every_n_batches = None if every_n_batches is None else check_positive_int(
@@ -50,7 +52,8 @@ class PicassoCallback(keras.callbacks.Callback):
         self.logger = ExplanationLogger(
             log_dir, None, images, labels=labels, class_names=class_names, methods=methods,
             target=target, preprocess=preprocess, output=output, batch_size=batch_size,
-            top_k=top_k, max_images=max_images, display_range=display_range)
+            top_k=top_k, max_images=max_images, display_range=display_range,
+            metrics=metrics, masks=masks, faithfulness_steps=faithfulness_steps)
         self._logged_before_training = False
 
     def on_train_begin(self, logs=None):

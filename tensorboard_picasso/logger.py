@@ -22,12 +22,14 @@ import tensorflow as tf
 
 from tensorboard_picasso import methods as methods_lib
 from tensorboard_picasso.methods.targets import check_labels
+from tensorboard_picasso.quality import QualityTracker, check_metrics
 from tensorboard_picasso.summary import format as fmt
 from tensorboard_picasso.summary import ops
 
 RUN_NAME = "picasso"
 DEFAULT_METHODS = ("occlusion", "saliency")
 COST_TAG = "picasso/seconds_per_round"
+QUALITY_COST_TAG = "picasso/quality_seconds_per_round"
 
 
 def probe_set_from(images, labels, max_images):
@@ -77,11 +79,16 @@ class ExplanationLogger:
       top_k: how many top classes to log per image.
       max_images: cap on probe images taken from a Dataset.
       display_range: (low, high) of image values for the probe PNGs; default min..max.
+      metrics: quality metrics per round (see quality.py): "drift", "faithfulness",
+        "shortcut"; default drift and faithfulness, () for none.
+      masks: (N, H, W) masks of the object in each probe image; turns on "shortcut".
+      faithfulness_steps: points of the deletion/insertion curves.
     """
 
     def __init__(self, log_dir, model, images, labels=None, class_names=None, methods=None,
                  target="predicted", preprocess=None, output=None, batch_size=None,
-                 top_k=5, max_images=16, display_range=None):
+                 top_k=5, max_images=16, display_range=None, metrics=None, masks=None,
+                 faithfulness_steps=16):
         if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir):
             raise ValueError(f"log_dir must be a directory path, got {log_dir!r}")
         self.run_dir = os.path.join(os.fspath(log_dir), RUN_NAME)
@@ -103,6 +110,8 @@ class ExplanationLogger:
         self.batch_size = batch_size or 256
         self.top_k = top_k
         self.display_range = display_range
+        self.quality = QualityTracker(check_metrics(metrics, masks), masks,
+                                      faithfulness_steps, self.batch_size)
         self.model = None
         self._writer = None
         self._probes_written = False
@@ -125,6 +134,7 @@ class ExplanationLogger:
         methods_lib.validate_target(self.target, classes, self.labels is not None)
         for method in self.methods:
             method.validate(self.images.shape)
+        self.quality.check_masks(self.images)
 
     # -- computing -------------------------------------------------------------------
     def explain(self):
@@ -138,8 +148,15 @@ class ExplanationLogger:
             results[method.name] = (maps, time.perf_counter() - start)
         return probabilities, targets, results
 
+    def score(self, targets, results):
+        """{method: {metric: (N,)}} quality of this round's maps, and the seconds spent."""
+        start = time.perf_counter()
+        scores = {name: self.quality.score(self.model, self.images, name, maps, targets)
+                  for name, (maps, _) in results.items()}
+        return scores, time.perf_counter() - start
+
     # -- writing -----------------------------------------------------------------------
-    def _write_round(self, step, probabilities, targets, results, epoch, batch):
+    def _write_round(self, step, probabilities, targets, results, scores, epoch, batch):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.run_dir)
         with self._writer.as_default():
@@ -153,13 +170,19 @@ class ExplanationLogger:
                 maps, seconds = results[method.name]
                 ops.write_record(fmt.map_record(
                     method.name, maps, targets, method.signed, method.params(),
-                    round(seconds, 4), epoch, batch), step)
+                    round(seconds, 4), epoch, batch, scores[method.name]), step)
+                for metric, values in scores[method.name].items():
+                    if np.isfinite(values).any():
+                        tf.summary.scalar(f"picasso/{method.name}/{metric}",
+                                          float(np.nanmean(values)), step=step)
         self._writer.flush()
         self._probes_written = True
 
-    def _write_cost(self, step, seconds):
+    def _write_cost(self, step, seconds, quality_seconds):
         with self._writer.as_default():
             tf.summary.scalar(COST_TAG, seconds, step=step)
+            if self.quality.metrics:
+                tf.summary.scalar(QUALITY_COST_TAG, quality_seconds, step=step)
         self._writer.flush()
 
     def log(self, step, epoch=None, batch=None):
@@ -173,7 +196,8 @@ class ExplanationLogger:
             raise RuntimeError("bind(model) before log(step)")
         start = time.perf_counter()
         try:
-            computed = self.explain()
+            probabilities, targets, results = self.explain()
+            scores, quality_seconds = self.score(targets, results)
         except ValueError as err:
             if self._rounds == 0:
                 raise
@@ -182,9 +206,9 @@ class ExplanationLogger:
             return time.perf_counter() - start
         self._rounds += 1
         try:
-            self._write_round(step, *computed, epoch, batch)
+            self._write_round(step, probabilities, targets, results, scores, epoch, batch)
             seconds = time.perf_counter() - start
-            self._write_cost(step, seconds)
+            self._write_cost(step, seconds, quality_seconds)
         except (tf.errors.OpError, OSError) as err:
             self._warn(f"could not write to {self.run_dir} ({err}); training goes on "
                        "without Picasso logs")

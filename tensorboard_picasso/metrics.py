@@ -7,7 +7,12 @@ what the model looks at lies on the object and how much on the background".
 
 import numpy as np
 
-__all__ = ["shortcut_share"]
+__all__ = ["SANITY_THRESHOLD", "rank_correlation", "shortcut_share"]
+
+# Model-randomisation sanity check (Adebayo et al. 2018): a method whose maps still rank
+# pixels like the untrained model's (mean Spearman >= this) at the latest checkpoint is
+# flagged, since its maps do not reflect what the model learned.
+SANITY_THRESHOLD = 0.8
 
 
 def shortcut_share(maps, masks):
@@ -94,3 +99,47 @@ def shortcut_share(maps, masks):
         share = np.where(total > 0, inside / np.where(total > 0, total, 1.0),
                          np.nan)
     return share
+
+
+def _average_ranks(values):
+    """Ranks 0..n-1 of each row of `values` (M, n), ties sharing their mean rank."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ranks = np.empty(values.shape, dtype=np.float64)
+    for row, (v, o) in enumerate(zip(values, order)):
+        sorted_v = v[o]
+        starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
+        ends = np.r_[starts[1:], len(v)]
+        mean_rank = np.repeat((starts + ends - 1) / 2.0, ends - starts)
+        ranks[row, o] = mean_rank
+    return ranks
+
+
+def rank_correlation(a, b):
+    r"""Spearman rank correlation of each pair of maps, with ties at their mean rank.
+
+    .. math::
+
+        \rho(a, b) = \mathrm{corr}(\mathrm{rank}(a), \mathrm{rank}(b))
+
+    over the pixels of each map: 1 = same ordering of pixels, -1 = reversed. A
+    constant map has no ordering: its entry is ``NaN``.
+
+    Args:
+        a, b: maps of one shape ``(N, H, W)`` or ``(N, T, H, W)``.
+
+    Returns:
+        float64 array of shape ``a.shape[:-2]``.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim < 3:
+        raise ValueError(f"maps to correlate must share one shape (N, [T,] H, W), got "
+                         f"{a.shape} and {b.shape}")
+    lead = a.shape[:-2]
+    ra = _average_ranks(a.reshape(-1, a.shape[-2] * a.shape[-1]))
+    rb = _average_ranks(b.reshape(-1, b.shape[-2] * b.shape[-1]))
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
+    norm = np.sqrt((ra ** 2).sum(axis=1) * (rb ** 2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(norm > 0, (ra * rb).sum(axis=1) / np.where(norm > 0, norm, 1), np.nan)
+    return rho.reshape(lead)

@@ -18,6 +18,7 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
+from tensorboard_picasso.metrics import SANITY_THRESHOLD
 from tensorboard_picasso.summary import format as fmt
 
 STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
@@ -70,6 +71,12 @@ def _class_name(names, index):
         else None
 
 
+def _mean(values):
+    """Mean of the non-null values, or None."""
+    finite = [v for v in values or () if v is not None]
+    return sum(finite) / len(finite) if finite else None
+
+
 def _str_arg(request, name):
     value = request.args.get(name)
     if value is None:
@@ -93,6 +100,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
             "/index": self._serve_index,
             "/maps": self._serve_maps_header,
             "/map": self._serve_map,
+            "/metrics": self._serve_metrics,
             "/predictions": self._serve_predictions,
             "/probe": self._serve_probe,
             "/static/*": self._serve_static,
@@ -228,6 +236,28 @@ class PicassoPlugin(base_plugin.TBPlugin):
                 "target_name": _class_name(names, target_class),
                 "data": base64.b64encode(chosen.astype("<f4").tobytes()).decode()}, \
             "application/json"
+
+    @_route
+    def _serve_metrics(self, request):
+        """Quality metrics of one method over all steps, per image and as the mean."""
+        run, method = _str_arg(request, "run"), _str_arg(request, "method")
+        tag = fmt.map_tag(method)
+        data = self._references(request, run, tag).get(run, {}).get(tag)
+        if data is None:
+            raise BadRequest(f"run {run!r} has no Picasso series {tag!r}", 404)
+        headers = [fmt.decode_json(self._blob(request, d.values[0])) for d in data]
+        per_step = [h.get("metrics") or {} for h in headers]
+        metrics = {}
+        for name in sorted({name for step in per_step for name in step}):
+            images = [step.get(name) for step in per_step]
+            metrics[name] = {"images": images, "mean": [_mean(v) for v in images]}
+        untrained = metrics.get("drift_untrained", {}).get("mean", [])
+        latest = next((v for v in reversed(untrained) if v is not None), None)
+        sanity = {"threshold": SANITY_THRESHOLD, "latest_drift_untrained": latest,
+                  "flagged": latest is not None and latest >= SANITY_THRESHOLD}
+        return {"run": run, "method": method, "steps": [d.step for d in data],
+                "metrics": metrics,
+                "sanity": sanity}, "application/json"
 
     @_route
     def _serve_predictions(self, request):

@@ -70,7 +70,7 @@ def _indicators(side, size, starts):
         np.float32)
 
 
-def _gaussian_blur(images, sigma):
+def gaussian_blur(images, sigma):
     """Separable Gaussian blur of (N, H, W, C) images, edges reflected."""
     radius = max(1, int(3 * sigma))
     offsets = np.arange(-radius, radius + 1)
@@ -158,7 +158,7 @@ class Occlusion(ExplanationMethod):
             return np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
         if self.fill == "blur":
             (wh, ww), _ = self.geometry(*images.shape[1:3])
-            return _gaussian_blur(images, sigma=max(wh, ww) / 4)
+            return gaussian_blur(images, sigma=max(wh, ww) / 4)
         value = named.get(self.fill, self.fill)
         return np.full(images.shape, value, dtype=np.float32)
 

@@ -10,7 +10,8 @@ changes per step lives in the data. Three kinds of series, by tag:
   image can be lined up across runs.
 * "map/<method>" — one per method. Blobs: [header JSON, map block of image 0, ...].
   Header: {"version", "method", "params", "targets": N x T class indices,
-  "ranges": N x T x [lo, hi], "height", "width", "seconds", "epoch", "batch"}.
+  "ranges": N x T x [lo, hi], "height", "width", "seconds", "epoch", "batch",
+  "metrics": {name: N values or null}} (quality metrics of the first target's maps).
   A map block holds T maps (T, H, W) quantised to 16 bits,
       q = round((v - lo) / (hi - lo) * 65535),   v = lo + q / 65535 * (hi - lo),
   so the error is at most (hi - lo) / 131070 (< 1e-5 of the range); lo == hi stores 0s.
@@ -129,8 +130,12 @@ def encode_map_block(maps):
     return block, [[float(a), float(b)] for a, b in zip(low, high)]
 
 
+def _finite_or_none(values):
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, np.float64)]
+
+
 def map_record(method, maps, targets, signed, params=None, seconds=None, epoch=None,
-               batch=None):
+               batch=None, metrics=None):
     """(tag, metadata, blobs) for one method's maps (N, T, H, W) of targets (N, T)."""
     maps = np.asarray(maps, np.float32)
     targets = np.asarray(targets)
@@ -141,7 +146,8 @@ def map_record(method, maps, targets, signed, params=None, seconds=None, epoch=N
     header = {"version": FORMAT_VERSION, "method": method, "params": params or {},
               "targets": targets.astype(int).tolist(), "ranges": list(ranges),
               "height": int(maps.shape[2]), "width": int(maps.shape[3]),
-              "seconds": seconds, "epoch": epoch, "batch": batch}
+              "seconds": seconds, "epoch": epoch, "batch": batch,
+              "metrics": {name: _finite_or_none(v) for name, v in (metrics or {}).items()}}
     meta = metadata_content("map", method=method, signed=bool(signed))
     return map_tag(method), meta, [_json(header)] + list(blocks)
 
