@@ -326,3 +326,19 @@ def test_bad_targets():
         Saliency().explain(small_cnn(), images(1, (16, 16, 3)), target=7)
     with pytest.raises(ValueError, match="labels has shape"):
         Saliency().explain(small_cnn(), images(2, (16, 16, 3)), target="label", labels=[1])
+
+
+@pytest.mark.parametrize("head", ["dense_softmax", "softmax_layer"])
+def test_softmax_models_are_explained_through_their_logits(head):
+    logits_model = small_cnn(activation=None)
+    if head == "dense_softmax":
+        probs_model = small_cnn(activation="softmax")
+        probs_model.set_weights(logits_model.get_weights())
+    else:
+        probs_model = keras.Sequential([logits_model, keras.layers.Softmax()])
+    x = images(3, (16, 16, 3))
+    expected = Saliency(reduction="signed").explain(logits_model, x, target=1).maps
+    got = Saliency(reduction="signed").explain(probs_model, x, target=1).maps
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+    probs = probs_model.predict(x, verbose=0)     # the head's activation is restored
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)

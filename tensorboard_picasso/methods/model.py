@@ -9,13 +9,19 @@ Score rule (documented for users):
   every row summing to 1 (±1e-3) means probabilities; a single unit in [0, 1] means a
   sigmoid probability.
 * Otherwise the output is taken as logits.
-* The *target score* that gradient methods differentiate is the logit when the model
-  exposes logits, else the probability. Probabilities are the output itself, or
-  softmax(logits).
+* The *target score* that gradient methods differentiate is the logit: the output itself
+  for a logits model; for a model whose last layer ends in softmax/sigmoid (found
+  structurally), the output of that last layer run without its activation (the layer's
+  activation is swapped for the identity while the score is traced). Only where no such
+  layer can be found (a subclassed model applying softmax inside `call`) is the score
+  the probability, whose gradient vanishes once the model is confident.
+  Probabilities are the output itself, or softmax(logits).
 * A single-unit output is a two-class problem: p(1) = o (or sigmoid(o) for a logit),
   p(0) = 1 - p(1); the scores are [1 - p, p] for probabilities and [-z, z] for a logit z
   (the logit of the complementary class).
 """
+
+import contextlib
 
 import numpy as np
 import tensorflow as tf
@@ -91,8 +97,8 @@ class ExplainableModel:
         raise ValueError(f"output={self.output!r} is not one of the model's outputs "
                          f"(indices 0..{count - 1}, names {names})")
 
-    def _last_layer_activation(self):
-        """Name of the final activation found structurally, or None when unknown."""
+    def _last_layer(self):
+        """The layer producing the chosen output (inside nested models), or None."""
         model = self.keras_model
         while True:
             outputs = getattr(model, "outputs", None)
@@ -100,13 +106,35 @@ class ExplainableModel:
                 return None
             index = self._output_index if model is self.keras_model else 0
             layer = outputs[index or 0]._keras_history.operation
-            if isinstance(layer, keras.Model):
-                model = layer
-                continue
+            if not isinstance(layer, keras.Model):
+                return layer
+            model = layer
+
+    def _last_layer_activation(self):
+        """Name of the final activation found structurally, or None when unknown."""
+        layer = self._last_layer()
+        if isinstance(layer, keras.layers.Softmax):
+            return "softmax"
+        return getattr(getattr(layer, "activation", None), "__name__", None)
+
+    @contextlib.contextmanager
+    def _linear_head(self):
+        """Run the last layer without its softmax/sigmoid, so outputs are logits."""
+        layer = self._last_layer() if self.outputs_probabilities else None
+        if layer is None or self._last_layer_activation() not in _PROBABILITY_ACTIVATIONS:
+            yield False
+            return
+        if isinstance(layer, keras.layers.Softmax):
+            layer.call = lambda inputs, *args, **kwargs: inputs
+        else:
+            original, layer.activation = layer.activation, keras.activations.linear
+        try:
+            yield True
+        finally:
             if isinstance(layer, keras.layers.Softmax):
-                return "softmax"
-            activation = getattr(layer, "activation", None)
-            return getattr(activation, "__name__", None)
+                del layer.call
+            else:
+                layer.activation = original
 
     # -- computation ---------------------------------------------------------------------
     def raw_outputs(self, images):
@@ -162,11 +190,11 @@ class ExplainableModel:
 
     def scores(self, images):
         """Target scores per class (tensor (N, classes)); see the module's rule."""
-        out = self.raw_outputs(images)
+        with self._linear_head() as logits:
+            out = self.raw_outputs(images)
+        logits = logits or not self.outputs_probabilities
         if self._single_unit:
-            if self.outputs_probabilities:
-                return tf.concat([1.0 - out, out], axis=1)
-            return tf.concat([-out, out], axis=1)
+            return tf.concat([-out, out] if logits else [1.0 - out, out], axis=1)
         return out
 
     def probabilities(self, images):
