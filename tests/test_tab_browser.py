@@ -10,10 +10,12 @@ Without Chromium at /usr/bin/chromium the tests skip locally, and fail in CI.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -237,6 +239,60 @@ def test_compare_shows_a_difference_map(tab):
     assert frame.is_visible("#compare-run-b")
     (colours, _), = _pixels(frame, "#compare-diff canvas.compare-map")
     assert colours > 1, "the run-vs-run difference is uniform"
+
+
+def test_flip_marks_match_the_logged_predictions(tab, tensorboard):
+    """A cell is marked "flipped" exactly when its top-1 class differs from the previous
+    logged checkpoint's."""
+    _, frame, _, _ = tab
+    base, _ = tensorboard
+    run = frame.eval_on_selector("select#run", "select => select.value")
+    api = base + "data/plugin/picasso/"
+    steps = next(r for r in _get_json(api + "index")["runs"] if r["run"] == run)["prediction_steps"]
+    query = urllib.parse.urlencode
+    top1 = {step: [image["top"][0]["class"] for image in
+                   _get_json(api + "predictions?" + query({"run": run, "step": step}))["images"]]
+            for step in steps}
+    cells = frame.evaluate("""() => [...document.querySelectorAll("#picasso-grid .cell")].map((cell, k) =>
+        [Number(cell.dataset.step), !cell.querySelector(".flip").hidden])""")
+    columns = len(cells) // PROBES
+    for k, (step, flipped) in enumerate(cells):
+        image, i = k // columns, steps.index(step)
+        assert flipped == (i > 0 and top1[step][image] != top1[steps[i - 1]][image]), (image, step)
+
+
+def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):
+    """The tab polls the index: a checkpoint it had not seen becomes a column, and maps
+    already drawn are not fetched again."""
+    base, _ = tensorboard
+    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+    hide_last = [True]
+
+    def index(route):
+        body = route.fetch().json()
+        if hide_last[0]:
+            for run in body["runs"]:
+                run["prediction_steps"] = run["prediction_steps"][:-1]
+                for method in run["methods"]:
+                    method["steps"] = method["steps"][:-1]
+        route.fulfill(json=body)
+
+    page.route(re.compile(r"/data/plugin/picasso/index(\?|$)"), index)
+    page.goto(base + "#picasso")
+    frame = _plugin_frame(page)
+    frame.wait_for_function(READY, timeout=30000, polling=20)
+    heads = lambda: frame.eval_on_selector_all("#picasso-grid .col-head", "nodes => nodes.map(n => n.textContent)")
+    before = heads()
+    hide_last[0] = False
+    frame.wait_for_function(f"document.querySelectorAll('#picasso-grid .col-head').length > {len(before)}",
+                            timeout=15000, polling=100)
+    frame.wait_for_function(READY, timeout=30000, polling=20)
+    after = heads()
+    assert after[0] != before[0], "the slider's column follows the newest checkpoint"
+    assert set(before[1:]) < set(after[1:])
+    maps = frame.evaluate("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/map?'))")
+    assert len(maps) == len(set(maps)), "a map was fetched twice"
+    page.close()
 
 
 def test_untrusted_names_stay_text(tab):
