@@ -1,12 +1,14 @@
 /** Client for the Picasso HTTP API (docs/http_api.md). URLs are relative to the iframe
  * document, whose base is TensorBoard's `data/plugin/picasso/`, so they work behind
  * --path_prefix and proxies. Responses for logged steps never change, so they are
- * cached; at most MAX_IN_FLIGHT requests run at a time. */
+ * cached (least recently used maps are dropped past MAX_CACHE_BYTES); at most
+ * MAX_IN_FLIGHT requests run at a time. */
 
 const MAX_IN_FLIGHT = 8;
+const MAX_CACHE_BYTES = 256 * 2 ** 20; // decoded maps kept for redraws and scrubbing
 
 /** Rejection of a queued request nobody wanted any more when its turn came. */
-export class Skipped extends Error {}
+class Skipped extends Error {}
 
 /** Runs async jobs FIFO, at most `size` at a time; skips jobs whose wanted() is false. */
 class Pool {
@@ -59,7 +61,7 @@ async function getJson(route, params = {}) {
 
 /** A `map` response as {width, height, values: Float32Array, targetClass, targetName}
  * (targetName may be null: see className() in predictions.js). */
-export function decodeMap(json) {
+function decodeMap(json) {
   const binary = atob(json.data);
   const view = new DataView(new ArrayBuffer(binary.length));
   for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
@@ -87,7 +89,8 @@ async function loadImage(src) {
 export class Api {
   constructor() {
     this.pool = new Pool(MAX_IN_FLIGHT);
-    this.cache = new Map(); // key -> {promise, wants: [() => boolean]}
+    this.cache = new Map(); // key -> {promise, wants: [() => boolean] | null, bytes}, oldest first
+    this.bytes = 0; // decoded map values held by the cache
   }
 
   /** The run index; never cached (it is polled for new checkpoints). */
@@ -121,12 +124,28 @@ export class Api {
     let entry = this.cache.get(key);
     if (entry) {
       entry.wants?.push(wanted);
+      this.cache.delete(key); // re-inserted below as the most recently used
     } else {
-      entry = {wants: [wanted]};
+      entry = {wants: [wanted], bytes: 0};
       entry.promise = this.pool.run(() => load(route, params), () => entry.wants.some((w) => w()));
-      entry.promise.then(() => (entry.wants = null), () => this.cache.delete(key));
-      this.cache.set(key, entry);
+      entry.promise.then((value) => {
+        entry.wants = null;
+        entry.bytes = value.values?.byteLength ?? 0;
+        this.bytes += entry.bytes;
+        this.evict();
+      }, () => this.cache.delete(key));
     }
+    this.cache.set(key, entry);
     return entry.promise;
+  }
+
+  /** Drops the least recently used finished responses while maps exceed MAX_CACHE_BYTES. */
+  evict() {
+    for (const [key, entry] of this.cache) {
+      if (this.bytes <= MAX_CACHE_BYTES) break;
+      if (entry.wants !== null) continue;
+      this.cache.delete(key);
+      this.bytes -= entry.bytes;
+    }
   }
 }

@@ -82,8 +82,9 @@ export class Grid {
       };
       cell.node = el("div", {
         class: k === 0 ? "cell focus" : "cell",
-        title: "click to compare",
+        title: "click to compare", tabIndex: 0, role: "button",
         onclick: () => this.onPick(image, cell.step),
+        onkeydown: (event) => event.key === "Enter" && this.onPick(image, cell.step),
       }, [cell.canvas, el("div", {class: "truth", text: `true: ${trueLabel(run, image)}`}),
         cell.pred, cell.target, cell.flip]);
       return cell;

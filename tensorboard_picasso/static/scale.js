@@ -5,7 +5,7 @@ const SAMPLE = 16384; // larger maps are subsampled (strided) for the percentile
 const bounds = new WeakMap(); // Float32Array -> Map(percentile -> bound)
 
 /** The `pct` percentile of |v| over `values` (cached per array). */
-export function absPercentile(values, pct) {
+function absPercentile(values, pct) {
   let byPct = bounds.get(values);
   if (!byPct) bounds.set(values, (byPct = new Map()));
   if (!byPct.has(pct)) {
