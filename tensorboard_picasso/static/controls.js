@@ -43,13 +43,14 @@ export class Controls {
       el("div", {class: "control-row"}, [
         labelled("Method", this.method), labelled("Target", this.target),
         labelled("Colormap", this.colormap), labelled("Opacity", this.opacity),
-        labelled("Normalise", this.norm), labelled("Clip at", this.clip), this.colorbar,
+        labelled("Normalise", this.norm), labelled("Clip at", this.clip),
       ]),
       el("div", {class: "control-row"}, [
         labelled("Step", this.slider), this.stepLabel,
         el("details", {id: "step-picks"}, [this.picksSummary, this.picks,
           el("button", {id: "steps-default", text: "default columns", onclick: () => set({picked: null})})]),
         el("button", {id: "compare-open", text: "Compare…", onclick: () => set({compare: {}})}),
+        this.colorbar,
       ]),
     ]);
     this.root = el("div", {id: "controls"}, [labelled("Run", this.run), this.more]);
