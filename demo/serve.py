@@ -59,6 +59,16 @@ class TensorBoard:
 
     def start(self, timeout=120.0):
         """Start it and wait until it serves; return the port."""
+        if self.requested_port:
+            try:
+                with contextlib.closing(socket.socket(socket.AF_INET,
+                                                      socket.SOCK_STREAM)) as s:
+                    s.bind((self.host, self.requested_port))
+            except OSError as error:
+                raise RuntimeError(
+                    "port %d on %s is not free (%s); pass another --port, or "
+                    "--port 0 for a free one" % (self.requested_port, self.host,
+                                                 error.strerror)) from None
         attempts = 1 if self.requested_port else 3
         for _ in range(attempts):
             port = self.requested_port or free_port(self.host)
