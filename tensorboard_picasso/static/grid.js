@@ -107,7 +107,7 @@ export class Grid {
       cell.node.classList.toggle("failed", failed);
       if (failed) {
         cell.canvas.getContext("2d").clearRect(0, 0, cell.canvas.width, cell.canvas.height);
-        cell.target.textContent = `no map: ${maps[k].reason.message}`;
+        cell.target.textContent = cell.target.title = `no map: ${maps[k].reason.message}`;
         return;
       }
       const map = maps[k].value;
@@ -115,6 +115,7 @@ export class Grid {
       paintMap(cell.canvas, image, map, {...display, ...range});
       const name = className(run, map.targetClass, map.targetName);
       cell.target.textContent = `map: ${name}`;
+      cell.target.title = "";
       cell.canvas.title = `${stepLabel(cell.step)}, map of ${name}, colours span ${fmt(range.lo)} … ${fmt(range.hi)}`;
     });
   }
