@@ -106,6 +106,12 @@ class TensorBoard:
         except OSError:
             return ""
 
+    def remove_log(self):
+        """Delete TensorBoard's output file (after a clean stop)."""
+        if self.log_path:
+            with contextlib.suppress(OSError):
+                os.remove(self.log_path)
+
     def wait(self):
         """Block until TensorBoard exits; return its exit code."""
         return self.process.wait()
@@ -144,9 +150,13 @@ def serve(logdir, port=0, log=print):
         if code:
             log("TensorBoard exited with code %d; see %s"
                 % (code, board.log_path))
-        return code
+            return code
+        board.remove_log()
+        return 0
     except KeyboardInterrupt:
         log("\nStopping TensorBoard.")
+        board.stop()
+        board.remove_log()
         return 0
     except RuntimeError as error:
         log("Could not start TensorBoard: %s" % error)
