@@ -27,6 +27,32 @@ _CONTENT_TYPES = {"js": "text/javascript", "css": "text/css"}
 _ALL_SAMPLES = 1 << 31  # downsample is required; TensorBoard's "all" is a large int
 
 
+class _LruCache:
+    """A dict bounded by the total size of its values, least recently used out first."""
+
+    def __init__(self, max_bytes):
+        self._items = collections.OrderedDict()
+        self._sizes = {}
+        self._bytes = 0
+        self._max_bytes = max_bytes
+
+    def get(self, key):
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key, value, size):
+        if size > self._max_bytes // 4:
+            return
+        self._items[key] = value
+        self._sizes[key] = size
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            old, _ = self._items.popitem(last=False)
+            self._bytes -= self._sizes.pop(old)
+
+
 class BadRequest(Exception):
     """A request the plugin answers with a 4xx JSON error naming the problem."""
 
@@ -93,7 +119,8 @@ class PicassoPlugin(base_plugin.TBPlugin):
         self._provider = context.data_provider
         self._static_files = frozenset(
             name for name in os.listdir(STATIC_DIR) if _STATIC_NAME.match(name))
-        self._blob_cache = collections.OrderedDict()
+        self._series = {}   # (experiment, run, tag) -> [BlobSequenceDatum]
+        self._blobs = _LruCache(max_bytes=256 * 2**20)
 
     def get_plugin_apps(self):
         return {
@@ -117,47 +144,68 @@ class PicassoPlugin(base_plugin.TBPlugin):
                                             tab_name="Picasso")
 
     # -- reading -------------------------------------------------------------------------
-    def _references(self, request, run=None, tag=None):
-        """{run: {tag: [BlobSequenceDatum]}} (references only: no blob is read)."""
+    # Each data-provider call is a round trip (about 40 ms to the Rust data server), so
+    # blob references are cached per series (refreshed by the index route, or when a
+    # step is asked for that the cache does not know yet), and blobs (headers, PNGs,
+    # decoded map blocks) in size-bounded LRU caches: a warm map request makes no call.
+
+    def _read_references(self, request, run=None, tag=None):
+        """{run: {tag: [BlobSequenceDatum]}} from the provider, cached per series."""
         ctx = plugin_util.context(request.environ)
         eid = plugin_util.experiment_id(request.environ)
         filter_ = provider.RunTagFilter(runs=[run] if run is not None else None,
                                         tags=[tag] if tag is not None else None)
-        return self._provider.read_blob_sequences(
+        references = self._provider.read_blob_sequences(
             ctx, experiment_id=eid, plugin_name=fmt.PLUGIN_NAME,
             downsample=_ALL_SAMPLES, run_tag_filter=filter_)
+        for run_name, tags in references.items():
+            for tag_name, data in tags.items():
+                self._series[(eid, run_name, tag_name)] = data
+        return references
 
-    def _blob(self, request, reference):
-        """A blob's bytes; small blobs (headers) are kept in an LRU cache."""
-        key = reference.blob_key
-        if key in self._blob_cache:
-            self._blob_cache.move_to_end(key)
-            return self._blob_cache[key]
-        data = self._provider.read_blob(plugin_util.context(request.environ), blob_key=key)
-        if len(data) <= 64 * 1024:
-            self._blob_cache[key] = data
-            if len(self._blob_cache) > 4096:
-                self._blob_cache.popitem(last=False)
+    def _series_data(self, request, run, tag, step=None):
+        """The datums of (run, tag), from the cache unless `step` is not in it yet."""
+        key = (plugin_util.experiment_id(request.environ), run, tag)
+        data = self._series.get(key)
+        if data is None or (step is not None and all(d.step != step for d in data)):
+            data = self._read_references(request, run, tag).get(run, {}).get(tag)
+        if data is None:
+            known = self._read_references(request, run).get(run)
+            raise BadRequest(f"run {run!r} has no Picasso series {tag!r}" if known else
+                             f"no Picasso run {run!r}", 404)
         return data
 
     def _datum(self, request, run, tag, step):
         """The blob references of (run, tag) at `step`; 404 naming what is missing."""
-        data = self._references(request, run, tag).get(run, {}).get(tag)
-        if data is None:
-            what = "run" if not self._references(request, run).get(run) else "tag"
-            raise BadRequest(f"no Picasso {what} {run!r}" if what == "run" else
-                             f"run {run!r} has no Picasso series {tag!r}", 404)
+        data = self._series_data(request, run, tag, step)
         for datum in data:
             if datum.step == step:
                 return datum.values
         raise BadRequest(f"run {run!r} has no step {step} for {tag!r}; logged steps: "
                          f"{[d.step for d in data][-20:]}", 404)
 
-    def _probes_header(self, request, run, series):
-        probes = series.get(fmt.PROBES_TAG)
-        if not probes:
+    def _blob(self, request, reference, kind="bytes", decode=bytes):
+        """`decode(blob bytes)` of a blob, cached under (blob key, kind) in the LRU."""
+        key = (reference.blob_key, kind)
+        value = self._blobs.get(key)
+        if value is None:
+            data = self._provider.read_blob(plugin_util.context(request.environ),
+                                            blob_key=reference.blob_key)
+            value = decode(data)
+            self._blobs.put(key, value, getattr(value, "nbytes", len(data)))
+        return value
+
+    def _json_blob(self, request, reference):
+        return self._blob(request, reference, "json", fmt.decode_json)
+
+    def _probes_header(self, request, run, data):
+        if not data:
             raise fmt.FormatError(f"run {run!r} has maps but no probe images")
-        return fmt.decode_json(self._blob(request, probes[-1].values[0]))
+        return self._json_blob(request, data[-1].values[0])
+
+    def _class_names(self, request, run):
+        data = self._series_data(request, run, fmt.PROBES_TAG)
+        return self._probes_header(request, run, data).get("class_names")
 
     # -- routes ----------------------------------------------------------------------------
     @_route
@@ -166,7 +214,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
         eid = plugin_util.experiment_id(request.environ)
         listing = self._provider.list_blob_sequences(ctx, experiment_id=eid,
                                                      plugin_name=fmt.PLUGIN_NAME)
-        references = self._references(request)
+        references = self._read_references(request)
         runs = []
         for run in sorted(listing):
             try:
@@ -177,7 +225,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
         return {"runs": runs}, "application/json"
 
     def _run_entry(self, request, run, tags, series):
-        header = self._probes_header(request, run, series)
+        header = self._probes_header(request, run, series.get(fmt.PROBES_TAG))
         class_names = header.get("class_names")
         probes = []
         for index, image in enumerate(header["images"]):
@@ -195,11 +243,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
 
     def _map_header(self, request, run, method, step):
         values = self._datum(request, run, fmt.map_tag(method), step)
-        return values, fmt.decode_json(self._blob(request, values[0]))
-
-    def _class_names(self, request, run):
-        series = self._references(request, run, fmt.PROBES_TAG).get(run, {})
-        return self._probes_header(request, run, series).get("class_names")
+        return values, self._json_blob(request, values[0])
 
     @_route
     def _serve_maps_header(self, request):
@@ -220,16 +264,17 @@ class PicassoPlugin(base_plugin.TBPlugin):
         step, image = _int_arg(request, "step"), _int_arg(request, "image")
         target = _int_arg(request, "target", default=0)
         values, header = self._map_header(request, run, method, step)
-        if not 0 <= image < len(values) - 1:
-            raise BadRequest(f"image={image} is out of range 0..{len(values) - 2}", 404)
-        ranges = header["ranges"][image]
-        if not 0 <= target < len(ranges):
-            raise BadRequest(f"target={target} is out of range 0..{len(ranges) - 1}", 404)
-        maps = fmt.decode_map_block(self._blob(request, values[image + 1]), ranges,
-                                    header["height"], header["width"])
-        target_class = header["targets"][image][target]
+        targets = header["targets"]
+        if not 0 <= image < len(targets):
+            raise BadRequest(f"image={image} is out of range 0..{len(targets) - 1}", 404)
+        if not 0 <= target < len(targets[image]):
+            raise BadRequest(f"target={target} is out of range "
+                             f"0..{len(targets[image]) - 1}", 404)
+        maps = self._blob(request, values[1], "maps",
+                          functools.partial(fmt.decode_map_block, header=header))
+        target_class = targets[image][target]
         names = self._class_names(request, run)
-        chosen = maps[target]
+        chosen = maps[image, target]
         return {"height": header["height"], "width": header["width"],
                 "min": float(chosen.min()), "max": float(chosen.max()),
                 "target_class": target_class,
@@ -241,11 +286,12 @@ class PicassoPlugin(base_plugin.TBPlugin):
     def _serve_metrics(self, request):
         """Quality metrics of one method over all steps, per image and as the mean."""
         run, method = _str_arg(request, "run"), _str_arg(request, "method")
-        tag = fmt.map_tag(method)
-        data = self._references(request, run, tag).get(run, {}).get(tag)
+        data = self._read_references(request, run, fmt.map_tag(method)).get(run, {}).get(
+            fmt.map_tag(method))
         if data is None:
-            raise BadRequest(f"run {run!r} has no Picasso series {tag!r}", 404)
-        headers = [fmt.decode_json(self._blob(request, d.values[0])) for d in data]
+            raise BadRequest(f"run {run!r} has no Picasso series "
+                             f"{fmt.map_tag(method)!r}", 404)
+        headers = [self._json_blob(request, d.values[0]) for d in data]
         per_step = [h.get("metrics") or {} for h in headers]
         metrics = {}
         for name in sorted({name for step in per_step for name in step}):
@@ -263,7 +309,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
     def _serve_predictions(self, request):
         run, step = _str_arg(request, "run"), _int_arg(request, "step")
         values = self._datum(request, run, fmt.PREDICTIONS_TAG, step)
-        body = fmt.decode_json(self._blob(request, values[0]))
+        body = self._json_blob(request, values[0])
         names = self._class_names(request, run)
         images = [{"top": [{"class": c, "name": _class_name(names, c), "prob": p}
                            for c, p in zip(classes, probs)]}
@@ -273,10 +319,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_probe(self, request):
         run, image = _str_arg(request, "run"), _int_arg(request, "image")
-        series = self._references(request, run, fmt.PROBES_TAG).get(run, {})
-        if not series.get(fmt.PROBES_TAG):
-            raise BadRequest(f"no Picasso run {run!r} with probe images", 404)
-        values = series[fmt.PROBES_TAG][-1].values
+        values = self._series_data(request, run, fmt.PROBES_TAG)[-1].values
         if not 0 <= image < len(values) - 1:
             raise BadRequest(f"image={image} is out of range 0..{len(values) - 2}", 404)
         return self._blob(request, values[image + 1]), "image/png"

@@ -15,8 +15,10 @@ def test_map_round_trip_within_1e4_of_range():
     maps = np.stack([rng.normal(size=(2, 64, 64)) * 1e-3, rng.normal(size=(2, 64, 64)) * 40])
     _, _, blobs = fmt.map_record("occlusion", maps, np.array([[1, 2], [0, 1]]), True)
     header = fmt.decode_json(blobs[0])
+    assert len(blobs) == 2    # one block holds every image's maps
+    all_maps = fmt.decode_map_block(blobs[1], header)
     for image in range(2):
-        decoded = fmt.decode_map_block(blobs[image + 1], header["ranges"][image], 64, 64)
+        decoded = all_maps[image]
         span = maps[image].max(axis=(1, 2)) - maps[image].min(axis=(1, 2))
         error = np.abs(decoded - maps[image]).max(axis=(1, 2))
         assert (error <= 1e-4 * span).all()
@@ -27,8 +29,7 @@ def test_constant_map_round_trips_exactly():
     maps = np.full((1, 1, 8, 8), 0.25)
     _, _, blobs = fmt.map_record("gradcam", maps, np.array([[0]]), False)
     header = fmt.decode_json(blobs[0])
-    np.testing.assert_array_equal(fmt.decode_map_block(blobs[1], header["ranges"][0], 8, 8),
-                                  maps[0])
+    np.testing.assert_array_equal(fmt.decode_map_block(blobs[1], header), maps)
 
 
 def test_metadata_is_versioned_and_checked():
@@ -66,8 +67,8 @@ def test_pb_builders_write_without_tensorflow(tmp_path):
     event = acc.Tensors("map/occlusion")[0]
     blobs = event.tensor_proto.string_val
     header = fmt.decode_json(blobs[0])
-    decoded = fmt.decode_map_block(blobs[2], header["ranges"][1], 8, 8)
-    assert np.abs(decoded - maps[1]).max() < 1e-4
+    decoded = fmt.decode_map_block(blobs[1], header)
+    assert np.abs(decoded - maps).max() < 1e-4
     meta = acc.SummaryMetadata("map/occlusion")
     assert meta.plugin_data.plugin_name == "picasso" and meta.data_class == 3  # BLOB_SEQ
 
@@ -76,7 +77,7 @@ def test_bad_shapes_and_corrupt_blocks():
     with pytest.raises(ValueError, match=r"maps must be \(N, T, H, W\)"):
         fmt.map_record("occlusion", np.zeros((2, 8, 8)), np.zeros((2, 1)), True)
     with pytest.raises(fmt.FormatError, match="corrupt"):
-        fmt.decode_map_block(b"not zlib", [[0, 1]], 8, 8)
+        fmt.decode_map_block(b"not zlib", {"ranges": [[[0, 1]]], "height": 8, "width": 8})
 
 
 def test_plugin_side_imports_no_tensorflow():

@@ -8,11 +8,12 @@ changes per step lives in the data. Three kinds of series, by tag:
   Header: {"version", "images": [{"hash", "label", "height", "width"}], "class_names"}.
   `hash` is the SHA-256 (first 16 hex digits) of the image's float32 values, so one
   image can be lined up across runs.
-* "map/<method>" — one per method. Blobs: [header JSON, map block of image 0, ...].
+* "map/<method>" — one per method. Blobs: [header JSON, map block]; one block holds the
+  maps of all probe images, so a reader fetches a checkpoint's maps in one read.
   Header: {"version", "method", "params", "targets": N x T class indices,
   "ranges": N x T x [lo, hi], "height", "width", "seconds", "epoch", "batch",
   "metrics": {name: N values or null}} (quality metrics of the first target's maps).
-  A map block holds T maps (T, H, W) quantised to 16 bits,
+  The block holds the N x T maps (N, T, H, W), each quantised to 16 bits,
       q = round((v - lo) / (hi - lo) * 65535),   v = lo + q / 65535 * (hi - lo),
   so the error is at most (hi - lo) / 131070 (< 1e-5 of the range); lo == hi stores 0s.
   q is delta-coded along rows, then along columns (uint16, wrapping), its bytes split
@@ -116,18 +117,17 @@ def probes_record(images, labels=None, class_names=None, value_range=None):
 
 
 def encode_map_block(maps):
-    """(T, H, W) float maps -> (zlib'd uint16 block, [[lo, hi]] per map)."""
+    """(N, T, H, W) float maps -> (zlib'd block, N x T x [lo, hi])."""
     maps = np.asarray(maps, np.float64)
-    low = maps.min(axis=(1, 2))
-    high = maps.max(axis=(1, 2))
+    low = maps.min(axis=(2, 3), keepdims=True)
+    high = maps.max(axis=(2, 3), keepdims=True)
     span = np.where(high > low, high - low, 1.0)
-    q = np.round((maps - low[:, None, None]) / span[:, None, None] * _LEVELS).astype(
-        np.uint16)
-    delta = np.diff(np.diff(q, axis=2, prepend=np.uint16(0)), axis=1,
+    q = np.round((maps - low) / span * _LEVELS).astype(np.uint16)
+    delta = np.diff(np.diff(q, axis=3, prepend=np.uint16(0)), axis=2,
                     prepend=np.uint16(0))
     planes = delta.astype("<u2").view(np.uint8).reshape(-1, 2).T
-    block = zlib.compress(planes.tobytes(), 6)
-    return block, [[float(a), float(b)] for a, b in zip(low, high)]
+    ranges = np.stack([low[..., 0, 0], high[..., 0, 0]], axis=-1)
+    return zlib.compress(planes.tobytes(), 6), ranges.tolist()
 
 
 def _finite_or_none(values):
@@ -142,14 +142,14 @@ def map_record(method, maps, targets, signed, params=None, seconds=None, epoch=N
     if maps.ndim != 4 or targets.shape != maps.shape[:2]:
         raise ValueError(f"maps must be (N, T, H, W) and targets (N, T); got maps "
                          f"{maps.shape} and targets {targets.shape}")
-    blocks, ranges = zip(*(encode_map_block(m) for m in maps))
+    block, ranges = encode_map_block(maps)
     header = {"version": FORMAT_VERSION, "method": method, "params": params or {},
-              "targets": targets.astype(int).tolist(), "ranges": list(ranges),
+              "targets": targets.astype(int).tolist(), "ranges": ranges,
               "height": int(maps.shape[2]), "width": int(maps.shape[3]),
               "seconds": seconds, "epoch": epoch, "batch": batch,
               "metrics": {name: _finite_or_none(v) for name, v in (metrics or {}).items()}}
     meta = metadata_content("map", method=method, signed=bool(signed))
-    return map_tag(method), meta, [_json(header)] + list(blocks)
+    return map_tag(method), meta, [_json(header), block]
 
 
 def predictions_record(classes, probabilities, epoch=None, batch=None):
@@ -173,15 +173,15 @@ def decode_json(blob):
     return value
 
 
-def decode_map_block(block, ranges, height, width):
-    """A map block back to float32 (T, H, W) given its header's ranges."""
+def decode_map_block(block, header):
+    """A map block back to float32 (N, T, H, W) given its header."""
+    ranges = np.asarray(header["ranges"], np.float64)
     try:
         planes = np.frombuffer(zlib.decompress(block), dtype=np.uint8).reshape(2, -1)
         delta = np.ascontiguousarray(planes.T).view("<u2").reshape(
-            len(ranges), height, width)
+            ranges.shape[:2] + (header["height"], header["width"]))
     except (zlib.error, ValueError) as err:
         raise FormatError(f"corrupt Picasso map block: {err}") from None
-    q = np.cumsum(np.cumsum(delta, axis=1, dtype=np.uint16), axis=2, dtype=np.uint16)
-    ranges = np.asarray(ranges, np.float64)
-    low, high = ranges[:, 0, None, None], ranges[:, 1, None, None]
+    q = np.cumsum(np.cumsum(delta, axis=2, dtype=np.uint16), axis=3, dtype=np.uint16)
+    low, high = ranges[..., 0, None, None], ranges[..., 1, None, None]
     return (low + q / _LEVELS * (high - low)).astype(np.float32)
