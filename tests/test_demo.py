@@ -2,6 +2,7 @@
 three runs and its summary tells the tank story; the TensorBoard launcher
 starts, serves and stops cleanly on Ctrl-C."""
 
+import json
 import os
 import re
 import signal
@@ -114,6 +115,8 @@ def test_serve_prints_the_tab_url_and_stops_on_ctrl_c(tmp_path):
                 "http://127.0.0.1:%d/data/plugins_listing" % port,
                 timeout=10) as response:
             assert response.status == 200
+            # The tab the printed URL points at is there.
+            assert "picasso" in json.loads(response.read())
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
