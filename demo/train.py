@@ -69,7 +69,14 @@ def _methods(image_side):
             Saliency(), GradCAM()]
 
 
-def _callbacks(log_dir, probes, probe_labels, class_names, image_side):
+def _callbacks(log_dir, probes, probe_labels, class_names, image_side,
+               masks=None):
+    """Keras' TensorBoard callback and the Picasso callback on one log_dir.
+
+    With object ``masks`` the Picasso callback also logs, per method, the
+    object's share of the attribution over training (scalars
+    ``picasso/<method>/shortcut_share``).
+    """
     import keras
 
     from tensorboard_picasso import PicassoCallback
@@ -79,7 +86,7 @@ def _callbacks(log_dir, probes, probe_labels, class_names, image_side):
         PicassoCallback(log_dir, images=probes, labels=probe_labels,
                         class_names=list(class_names),
                         methods=_methods(image_side), every_n_epochs=1,
-                        target="predicted", batch_size=256),
+                        target="predicted", batch_size=256, masks=masks),
     ]
 
 
@@ -161,7 +168,7 @@ def train_tank(log_dir, sky, settings=Settings()):
               validation_data=(val.images, one_hot(val.labels, 2)),
               callbacks=_callbacks(log_dir, probes.images, probes.labels,
                                    datasets.TANK_CLASS_NAMES,
-                                   train.images.shape[1]),
+                                   train.images.shape[1], masks=probes.masks),
               verbose=_verbose())
     return RunResult(
         name=name, log_dir=log_dir,
@@ -258,5 +265,7 @@ def format_summary(results, settings=Settings()):
                        % (mean_conf, mean_clean))
         lines += ["", verdict,
                   "In the Picasso tab, compare the runs tank_confounded/"
-                  "picasso and tank_clean/picasso."]
+                  "picasso and tank_clean/picasso; the scalars",
+                  "picasso/<method>/shortcut_share show the object's share "
+                  "(1 - background share) checkpoint by checkpoint."]
     return "\n".join(lines)
