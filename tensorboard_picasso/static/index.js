@@ -3,13 +3,15 @@
  * Modules: api.js (HTTP API client, cache, bounded concurrency), colormaps.js (lookup
  * tables), scale.js (normalisation, clipping, differences), paint.js (canvas drawing),
  * steps.js (step labels and default columns), predictions.js (class names, top-k bars),
- * controls.js (control bar), grid.js (grid view), compare.js (compare view).
+ * controls.js (control bar), grid.js (grid view), compare.js (compare view), dom.js
+ * (building elements from untrusted text safely).
  *
  * Hooks for tests and users (stable ids and classes):
  *   body[data-picasso-state]   "loading" | "ready" (grid and compare fully drawn) |
  *                              "empty" (no run has Picasso data) | "error"
  *   #picasso-grid              the grid; canvas.cell-map per cell, .cell.focus for the
- *                              slider's column, .cell[data-step], .pred .flip on flips
+ *                              slider's column, .cell[data-step], .cell .pred (top-1),
+ *                              .cell .flip (shown, i.e. not [hidden], where top-1 flipped)
  *   #controls                  select#run, select#method, select#target, select#colormap,
  *                              input#opacity, select#norm, select#clip, #colorbar,
  *                              input#step-slider (+ #step-label), details#step-picks
