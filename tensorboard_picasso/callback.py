@@ -55,11 +55,13 @@ class PicassoCallback(keras.callbacks.Callback):
             top_k=top_k, max_images=max_images, display_range=display_range,
             metrics=metrics, masks=masks, faithfulness_steps=faithfulness_steps)
         self._logged_before_training = False
+        self._pending_message = None
 
     def on_train_begin(self, logs=None):
         self.logger.bind(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._print_pending()
         if epoch == 0 and self.log_before_training and not self._logged_before_training:
             self._log(BEFORE_TRAINING_STEP, epoch=None)
             self._logged_before_training = True
@@ -75,11 +77,22 @@ class PicassoCallback(keras.callbacks.Callback):
                 self._log(iteration, batch=iteration)
 
     def on_train_end(self, logs=None):
+        self._print_pending()
         self.logger.close()
 
     def _log(self, step, epoch=None, batch=None):
         seconds = self.logger.log(step, epoch=epoch, batch=batch)
         if self.verbose:
             label = "before training" if step == BEFORE_TRAINING_STEP else f"step {step}"
-            print(f"Picasso: logged {label} ({', '.join(m.name for m in self.logger.methods)}"
-                  f") in {seconds:.2f}s -> {self.logger.run_dir}", flush=True)
+            methods = ", ".join(m.name for m in self.logger.methods)
+            self._pending_message = (f"Picasso: logged {label} ({methods}) in "
+                                     f"{seconds:.2f}s -> {self.logger.run_dir}")
+            if epoch is None:   # not at an epoch's end: Keras' progress bar is not busy
+                self._print_pending()
+
+    def _print_pending(self):
+        """Print the last round's line; at an epoch's end Keras' progress bar (the last
+        callback) has not finished its line yet, so the line waits for the next epoch."""
+        if self._pending_message:
+            print(self._pending_message, flush=True)
+            self._pending_message = None

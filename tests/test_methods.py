@@ -16,10 +16,10 @@ def images(n=3, shape=(8, 8, 3), seed=1):
     return np.random.default_rng(seed).random((n,) + shape).astype("float32")
 
 
-def occlusion_reference(w, b, x, target, window, stride, fill):
+def occlusion_reference(w, b, x, target, window, stride, fill, score=softmax):
     """Occlusion by its definition, window by window, on the numpy linear model."""
     h, wd = x.shape[:2]
-    p = softmax(x.reshape(-1) @ w + b)[target]
+    p = score(x.reshape(-1) @ w + b)[target]
     total, count = np.zeros((h, wd)), np.zeros((h, wd))
     starts = lambda side: sorted(set(list(range(0, side - window + 1, stride))
                                      + [side - window]))
@@ -27,7 +27,7 @@ def occlusion_reference(w, b, x, target, window, stride, fill):
         for c in starts(wd):
             xo = x.copy()
             xo[r:r + window, c:c + window] = fill
-            drop = p - softmax(xo.reshape(-1) @ w + b)[target]
+            drop = p - score(xo.reshape(-1) @ w + b)[target]
             total[r:r + window, c:c + window] += drop
             count[r:r + window, c:c + window] += 1
     return total / count
@@ -44,6 +44,29 @@ def test_occlusion_matches_definition_on_linear_model(window, stride):
             expected = occlusion_reference(w, b, x[i], explanation.targets[i, t], window,
                                            stride, 0.5)
             np.testing.assert_allclose(explanation.maps[i, t], expected, atol=2e-6)
+
+
+def test_occlusion_logit_drop_matches_definition():
+    model, w, b = linear_logits_model()
+    x = images(2)
+    explanation = Occlusion(window=4, stride=2, score="logit").explain(model, x)
+    for i in range(2):
+        expected = occlusion_reference(w, b, x[i], explanation.targets[i, 0], 4, 2, 0.5,
+                                       score=lambda z: z)
+        np.testing.assert_allclose(explanation.maps[i, 0], expected, atol=2e-5)
+
+
+def test_saturated_softmax_model_still_has_logit_occlusion_maps():
+    model, w, b = linear_logits_model(seed=2)
+    model.layers[-1].set_weights([w * 20, b])     # margins 30-57: p rounds to 1.0
+    probs = keras.Sequential([model, keras.layers.Softmax()])
+    x = images(4)[[0, 2, 3]]
+    assert (probs.predict(x, verbose=0).max(axis=1) == 1.0).all()
+    flat = np.abs(Occlusion(window=4).explain(probs, x).maps).max(axis=(1, 2, 3))
+    logits = np.abs(Occlusion(window=4, score="logit").explain(probs, x).maps
+                    ).max(axis=(1, 2, 3))
+    assert (flat == 0).any()                        # blank probability-drop maps ...
+    assert (logits[flat == 0] > 0).all()            # ... have logit-drop maps
 
 
 def test_occlusion_seed_default_two_positions_per_axis():

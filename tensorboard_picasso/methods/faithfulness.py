@@ -31,8 +31,9 @@ def _curve_probabilities(model):
         changed = tf.cast(tf.gather(ranks, image_index) < fraction[:, None] * pixels,
                           tf.float32)
         changed = tf.reshape(changed, tf.shape(x)[:3])[..., None]
-        kept, replaced = (fill, x) if insert else (x, fill)
-        copies = kept + changed * (replaced - kept)
+        # deletion: x with the changed pixels from the fill; insertion: the reverse
+        start, end = insert * fill + (1 - insert) * x, insert * x + (1 - insert) * fill
+        copies = start + changed * (end - start)
         probs = model.probabilities(copies)
         return tf.gather(probs, tf.gather(classes, image_index), batch_dims=1)
     return run
@@ -75,7 +76,8 @@ class Faithfulness:
         for start in range(0, total, self.batch_size):
             item = np.arange(start, min(start + self.batch_size, total))
             fraction = (item % (self.steps + 1)) / self.steps
-            out[item] = run(*constants, insert, tf.constant(item // (self.steps + 1)),
+            out[item] = run(*constants, tf.constant(float(insert)),
+                            tf.constant(item // (self.steps + 1)),
                             tf.constant(fraction.astype(np.float32))).numpy()
         return out.reshape(n, self.steps + 1)
 

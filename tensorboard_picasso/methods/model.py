@@ -224,13 +224,18 @@ def compiled(model, key, factory):
 
 
 def as_explainable(model, preprocess=None, output=None):
-    """Return `model` as an ExplainableModel (wrapping a plain Keras model)."""
+    """`model` as an ExplainableModel: one per (Keras model, preprocess, output), kept on
+    the Keras model, so repeated `explain` calls reuse its traced functions."""
     if isinstance(model, ExplainableModel):
         if preprocess is not None or output is not None:
             raise ValueError("pass preprocess/output when creating the ExplainableModel, "
                              "not again with it")
         return model
-    return ExplainableModel(model, preprocess=preprocess, output=output)
+    adapters = model.__dict__.setdefault("_picasso_explainable", {})
+    key = (id(preprocess), output)
+    if key not in adapters:
+        adapters[key] = ExplainableModel(model, preprocess=preprocess, output=output)
+    return adapters[key]
 
 
 def check_finite(values, what):

@@ -5,7 +5,9 @@ window is filled (constant, per-image mean, or a blurred copy of the image) givi
 
     drop_p = p_c(x) - p_c(x_p)
 
-is recorded for the target class c (probabilities, see model.py). Each pixel's value is the
+is recorded for the target class c (probabilities, see model.py); with `score="logit"` it
+is the drop of the target logit f_c (the gradient methods' score), which stays informative
+where a confident model's probabilities saturate at 1.0 in float32 and every drop is 0. Each pixel's value is the
 mean drop over the windows that cover it:
 
     map(i, j) = sum_p drop_p * [ (i, j) in window p ] / #{p : (i, j) in window p}
@@ -86,15 +88,16 @@ def gaussian_blur(images, sigma):
     return out.astype(np.float32)
 
 
-def _occluded_probabilities(model):
-    """Target probabilities of occluded copies for a batch of (image, window) pairs."""
+def _occluded_scores(model, score):
+    """Target probabilities (or logits) of occluded copies for (image, window) pairs."""
+    function = model.scores if score == "logit" else model.probabilities
+
     def run(images, fills, rows, cols, targets, image_index, window_index):
         x = tf.gather(images, image_index)
         mask = (tf.gather(rows, window_index)[:, :, None, None]
                 * tf.gather(cols, window_index)[:, None, :, None])
         occluded = x + mask * (tf.gather(fills, image_index) - x)
-        probs = model.probabilities(occluded)
-        return tf.gather(probs, tf.gather(targets, image_index), batch_dims=1)
+        return tf.gather(function(occluded), tf.gather(targets, image_index), batch_dims=1)
     return run
 
 
@@ -109,6 +112,7 @@ class Occlusion(ExplanationMethod):
         "white" (its high end), "mean" (per-image, per-channel mean) or "blur" (a Gaussian
         blurred copy, sigma = window/4).
       value_range: (low, high) of the model's input values, for the named fills.
+      score: "probability" (the drop of p_c) or "logit" (the drop of the logit f_c).
       batch_size: occluded images per forward pass (the memory bound).
     """
 
@@ -116,7 +120,7 @@ class Occlusion(ExplanationMethod):
     signed = True
 
     def __init__(self, window=0.25, stride=None, fill="grey", value_range=(0.0, 1.0),
-                 batch_size=256):
+                 score="probability", batch_size=256):
         self.window = window
         self.stride = stride
         if not (isinstance(fill, str) and fill in FILL_NAMES) and (
@@ -127,11 +131,14 @@ class Occlusion(ExplanationMethod):
             raise ValueError(f"value_range must be (low, high) with low < high, got "
                              f"{value_range!r}")
         self.value_range = tuple(float(v) for v in value_range)
+        if score not in ("probability", "logit"):
+            raise ValueError(f'score must be "probability" or "logit", got {score!r}')
+        self.score = score
         self.batch_size = check_positive_int(batch_size, "batch_size")
 
     def params(self):
         return {"window": self.window, "stride": self.stride, "fill": self.fill,
-                "value_range": list(self.value_range)}
+                "value_range": list(self.value_range), "score": self.score}
 
     def geometry(self, height, width):
         """Window (h, w), and start offsets along rows and columns, in pixels."""
@@ -172,7 +179,8 @@ class Occlusion(ExplanationMethod):
         window_rows = np.repeat(rows, len(col_starts), axis=0)
         window_cols = np.tile(cols, (len(row_starts), 1))
         windows = len(window_rows)
-        run = compiled(model, "occluded_probabilities", _occluded_probabilities)
+        run = compiled(model, ("occluded", self.score),
+                       lambda m: _occluded_scores(m, self.score))
         constants = [tf.constant(a) for a in (images, self._fills(images).astype(np.float32),
                                               window_rows, window_cols, targets)]
         occluded = np.empty((n * windows, targets.shape[1]), dtype=np.float32)
@@ -180,8 +188,12 @@ class Occlusion(ExplanationMethod):
             item = np.arange(start, min(start + self.batch_size, n * windows))
             occluded[item] = run(*constants, tf.constant(item // windows),
                                  tf.constant(item % windows)).numpy()
-        clean = np.take_along_axis(model.predict_probabilities(images, self.batch_size),
-                                   targets, axis=1)
+        if self.score == "logit":
+            scores = compiled(model, "scores", lambda m: m.scores)(
+                tf.constant(images)).numpy()
+        else:
+            scores = model.predict_probabilities(images, self.batch_size)
+        clean = np.take_along_axis(scores, targets, axis=1)
         drop = clean[:, None, :] - occluded.reshape(n, windows, -1)
         grid = drop.transpose(0, 2, 1).reshape(n, targets.shape[1], len(row_starts),
                                                len(col_starts))
