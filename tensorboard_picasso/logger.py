@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tensorboard_picasso import methods as methods_lib
+from tensorboard_picasso.methods.base import check_positive_int
 from tensorboard_picasso.methods.targets import check_labels
 from tensorboard_picasso.quality import QualityTracker, check_metrics
 from tensorboard_picasso.summary import format as fmt
@@ -92,14 +93,15 @@ class ExplanationLogger:
         if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir):
             raise ValueError(f"log_dir must be a directory path, got {log_dir!r}")
         self.run_dir = os.path.join(os.fspath(log_dir), RUN_NAME)
-        self.images, self.labels = probe_set_from(images, labels, max_images)
+        self.images, self.labels = probe_set_from(
+            images, labels, check_positive_int(max_images, "max_images"))
         self.class_names = check_class_names(class_names)
         self.methods = [methods_lib.get_method(m) for m in (methods or DEFAULT_METHODS)]
         names = [m.name for m in self.methods]
         if len(set(names)) != len(names):
             raise ValueError(f"methods has duplicates {names}; configure each method once")
         if batch_size is not None:
-            batch_size = methods_lib.base.check_positive_int(batch_size, "batch_size")
+            batch_size = check_positive_int(batch_size, "batch_size")
             for method in self.methods:
                 if hasattr(method, "batch_size"):
                     method.batch_size = batch_size
@@ -108,7 +110,7 @@ class ExplanationLogger:
         self.preprocess = preprocess
         self.output = output
         self.batch_size = batch_size or 256
-        self.top_k = top_k
+        self.top_k = check_positive_int(top_k, "top_k")
         self.display_range = display_range
         self.quality = QualityTracker(check_metrics(metrics, masks), masks,
                                       faithfulness_steps, self.batch_size)
@@ -126,8 +128,7 @@ class ExplanationLogger:
         self.images = self.model.prepare(self.images)
         classes = self.model.num_classes
         if self.labels is not None:
-            self.labels = check_labels(self.labels, len(self.images),
-                                                           classes)
+            self.labels = check_labels(self.labels, len(self.images), classes)
         if self.class_names is not None and len(self.class_names) != classes:
             raise ValueError(f"class_names has {len(self.class_names)} names but the model "
                              f"outputs {classes} classes; pass one name per class")
