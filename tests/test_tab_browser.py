@@ -295,6 +295,26 @@ def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):
     page.close()
 
 
+def test_sanity_check_failure_is_shown(browser, tensorboard):
+    """When the metrics route flags a method, the tab says so above the grid."""
+    base, _ = tensorboard
+    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+
+    def flagged(route):
+        body = route.fetch().json()
+        body["sanity"] = {"threshold": 0.8, "latest_drift_untrained": 0.93, "flagged": True}
+        route.fulfill(json=body)
+
+    page.route(re.compile(r"/data/plugin/picasso/metrics\?"), flagged)
+    page.goto(base + "#picasso")
+    frame = _plugin_frame(page)
+    frame.wait_for_function(READY, timeout=30000, polling=20)
+    method = frame.eval_on_selector("select#method", "select => select.value")
+    warning = frame.text_content("#sanity-warning")
+    assert method in warning and "0.93" in warning
+    page.close()
+
+
 def test_untrusted_names_stay_text(tab):
     page, frame, dialogs, _ = tab
     run = f"{XSS_DIR}/picasso"

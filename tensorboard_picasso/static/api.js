@@ -98,6 +98,11 @@ export class Api {
     return getJson("index");
   }
 
+  /** Quality metrics of a method over training; not cached (it grows with each step). */
+  metrics(run, method) {
+    return getJson("metrics", {run, method});
+  }
+
   /** The per-step header of a method (targets, target names, ranges). */
   header(run, method, step, wanted) {
     return this.cached({route: "maps", run, method, step}, getJson, wanted);

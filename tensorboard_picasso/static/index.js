@@ -3,8 +3,8 @@
  * Modules: api.js (HTTP API client, cache, bounded concurrency), colormaps.js (lookup
  * tables), scale.js (normalisation, clipping, differences), paint.js (canvas drawing),
  * steps.js (step labels and default columns), predictions.js (class names, top-k bars),
- * controls.js (control bar), grid.js (grid view), compare.js (compare view), dom.js
- * (building elements from untrusted text safely).
+ * controls.js (control bar), grid.js (grid view), compare.js (compare view), quality.js
+ * (sanity-check warning), dom.js (building elements from untrusted text safely).
  *
  * Hooks for tests and users (stable ids and classes):
  *   body[data-picasso-state]   "loading" | "ready" (grid and compare fully drawn) |
@@ -23,6 +23,7 @@
  *                              and .topk bars
  *   #picasso-message           the empty state (#picasso-empty) or error (#picasso-error)
  *   #run-errors                runs whose data could not be read
+ *   #quality                   #sanity-warning when the method fails the sanity check
  *   #live-status               when the index was last refreshed
  */
 
@@ -33,6 +34,7 @@ import {Controls} from "./controls.js";
 import {el} from "./dom.js";
 import {Grid} from "./grid.js";
 import {className} from "./predictions.js";
+import {sanityWarning} from "./quality.js";
 import {defaultColumns} from "./steps.js";
 
 const POLL_MS = 5000;
@@ -92,11 +94,13 @@ class App {
       this.set({compare: patch && {...this.state.compare, ...patch}}));
     this.message = el("div", {id: "picasso-message"});
     this.runErrors = el("div", {id: "run-errors"});
+    this.quality = el("div", {id: "quality"});
+    this.qualityFor = null; // {key, note: Promise<element | null>} of the shown run and method
     this.status = el("span", {id: "live-status"});
     document.body.replaceChildren(
       el("header", {class: "topbar"}, [el("h1", {text: "Picasso"}),
         el("span", {class: "subtitle", text: "what the model looks at, checkpoint by checkpoint"}), this.status]),
-      this.runErrors, this.controls.root, this.message, this.compare.root, this.grid.root);
+      this.runErrors, this.controls.root, this.quality, this.message, this.compare.root, this.grid.root);
     this.controls.root.hidden = true;
   }
 
@@ -172,14 +176,28 @@ class App {
     const targets = this.api.header(run.run, method.method, focus).then((header) => {
       if (token === this.updates) this.controls.syncTargets(targetOptions(run, header), this.state.target);
     }, () => {});
-    await Promise.all([this.grid.render(view), this.compare.render(view), targets]);
+    const quality = this.qualityNote(run, method).then((note) => {
+      if (token === this.updates) this.quality.replaceChildren(...(note ? [note] : []));
+    });
+    await Promise.all([this.grid.render(view), this.compare.render(view), targets, quality]);
     if (token === this.updates) document.body.dataset.picassoState = "ready";
+  }
+
+  /** The sanity warning of a method (or null), fetched again only when a step is added. */
+  qualityNote(run, method) {
+    const key = JSON.stringify([run.run, method.method, method.steps.at(-1)]);
+    if (this.qualityFor?.key !== key) {
+      this.qualityFor = {key, note: this.api.metrics(run.run, method.method).then(
+        (metrics) => sanityWarning(method.method, metrics), () => null)};
+    }
+    return this.qualityFor.note;
   }
 
   /** Shows a message instead of the grid (with an optional code snippet). */
   showMessage(id, state, title, text, code = null) {
     this.grid.clear();
     this.compare.clear();
+    this.quality.replaceChildren();
     if (state === "empty") this.controls.root.hidden = true;
     this.message.replaceChildren(el("div", {id, class: "message-box"}, [
       el("h2", {text: title}), el("p", {text}), ...(code ? [el("pre", {}, [el("code", {text: code})])] : []),
