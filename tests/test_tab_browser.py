@@ -310,7 +310,7 @@ def test_sanity_check_failure_is_shown(browser, tensorboard):
     frame = _plugin_frame(page)
     frame.wait_for_function(READY, timeout=30000, polling=20)
     method = frame.eval_on_selector("select#method", "select => select.value")
-    warning = frame.text_content("#sanity-warning")
+    warning = frame.wait_for_selector("#sanity-warning", timeout=30000).text_content()
     assert method in warning and "0.93" in warning
     page.close()
 

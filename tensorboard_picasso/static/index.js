@@ -1,6 +1,6 @@
 /** The Picasso tab: the ES module TensorBoard loads into the plugin's iframe.
  *
- * Modules: api.js (HTTP API client, cache, bounded concurrency), colormaps.js (lookup
+ * Modules: app.js (state, polling, redraws), api.js (HTTP API client, cache, bounded concurrency), colormaps.js (lookup
  * tables), scale.js (normalisation, clipping, differences), paint.js (canvas drawing),
  * steps.js (step labels and default columns), predictions.js (class names, top-k bars),
  * controls.js (control bar), grid.js (grid view), compare.js (compare view), quality.js
@@ -28,183 +28,7 @@
  */
 
 import {Api} from "./api.js";
-import {DIVERGING, lut} from "./colormaps.js";
-import {Compare} from "./compare.js";
-import {Controls} from "./controls.js";
 import {el} from "./dom.js";
-import {Grid} from "./grid.js";
-import {className} from "./predictions.js";
-import {sanityWarning} from "./quality.js";
-import {defaultColumns} from "./steps.js";
-
-const POLL_MS = 5000;
-
-const SNIPPET = `from tensorboard_picasso import PicassoCallback
-model.fit(x, y, epochs=10, callbacks=[
-    keras.callbacks.TensorBoard(log_dir),
-    PicassoCallback(log_dir, images=x_probe, labels=y_probe)])`;
-
-const byNumber = (a, b) => a - b;
-
-/** The index with every step list sorted. */
-function normaliseIndex(index) {
-  return index.runs.map((run) => ({
-    ...run,
-    methods: (run.methods ?? []).map((m) => ({...m, steps: [...m.steps].sort(byNumber)})),
-    prediction_steps: [...(run.prediction_steps ?? [])].sort(byNumber),
-  }));
-}
-
-/** What the state selects, made valid for the current index: {runs, run, method, steps,
- * columns, focus}; `method` is absent when the run has no maps to show. */
-function derive(runs, state) {
-  const readable = runs.filter((r) => !r.error && r.methods.length);
-  const run = runs.find((r) => r.run === state.run) ?? readable[0] ?? runs[0];
-  const method = run.error ? undefined : run.methods.find((m) => m.method === state.method) ?? run.methods[0];
-  if (!method?.steps.length) return {runs, run};
-  const steps = method.steps;
-  const picked = state.picked && steps.filter((s) => state.picked.has(s));
-  const columns = picked?.length ? picked : defaultColumns(steps);
-  const focus = steps.includes(state.focus) ? state.focus : steps.at(-1);
-  return {runs, run, method, steps, columns, focus};
-}
-
-/** Target options from a `maps` header: index j, with the class names it stands for. */
-function targetOptions(run, header) {
-  const count = Math.max(1, ...(header?.targets ?? []).map((t) => t.length));
-  return Array.from({length: count}, (_, j) => {
-    const names = [...new Set((header?.targets ?? []).map((t, i) =>
-      j < t.length ? className(run, t[j], header.target_names?.[i]?.[j]) : null).filter((n) => n !== null))];
-    const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")}, …` : names.join(", ");
-    return {value: j, label: shown ? `#${j + 1}: ${shown}` : `#${j + 1}`};
-  });
-}
-
-class App {
-  constructor() {
-    this.api = new Api();
-    this.state = {run: null, method: null, target: 0, colormap: "viridis", opacity: 0.6,
-      norm: "map", clip: 99, picked: null, focus: null, compare: null};
-    this.runs = null; // the normalised index, once loaded
-    this.indexText = null;
-    this.updates = 0;
-    this.controls = new Controls((patch) => this.set(patch));
-    this.grid = new Grid(this.api, (image, step) => this.pick(image, step));
-    this.compare = new Compare(this.api, (patch) =>
-      this.set({compare: patch && {...this.state.compare, ...patch}}));
-    this.message = el("div", {id: "picasso-message"});
-    this.runErrors = el("div", {id: "run-errors"});
-    this.quality = el("div", {id: "quality"});
-    this.qualityFor = null; // {key, note: Promise<element | null>} of the shown run and method
-    this.status = el("span", {id: "live-status"});
-    document.body.replaceChildren(
-      el("header", {class: "topbar"}, [el("h1", {text: "Picasso"}),
-        el("span", {class: "subtitle", text: "what the model looks at, checkpoint by checkpoint"}), this.status]),
-      this.runErrors, this.controls.root, this.quality, this.message, this.compare.root, this.grid.root);
-    this.controls.root.hidden = true;
-  }
-
-  /** Loads the index, then polls it: new checkpoints appear without a reload. */
-  async start() {
-    await this.poll();
-    setInterval(() => this.poll(), POLL_MS);
-  }
-
-  async poll() {
-    let text;
-    try {
-      text = JSON.stringify(await this.api.index());
-    } catch (error) {
-      this.status.textContent = `⚠ refresh failed: ${error.message}`;
-      if (this.runs === null) {
-        this.showMessage("picasso-error", "error", "Could not load the Picasso index",
-          `${error.message}. Retrying every ${POLL_MS / 1000} s.`);
-      }
-      return;
-    }
-    this.status.textContent = `live · checked ${new Date().toLocaleTimeString()}`;
-    if (text === this.indexText) return;
-    this.indexText = text;
-    this.runs = normaliseIndex(JSON.parse(text));
-    await this.update();
-  }
-
-  set(patch) {
-    if ("run" in patch || "method" in patch) patch = {target: 0, ...patch};
-    Object.assign(this.state, patch);
-    return this.update();
-  }
-
-  /** A clicked grid cell opens the compare view: the previous column vs that step. */
-  pick(image, step) {
-    const {columns, steps} = derive(this.runs, this.state);
-    const before = columns.filter((s) => s < step).at(-1) ?? steps[Math.max(0, steps.indexOf(step) - 1)];
-    this.set({compare: {...this.state.compare, image, mode: "steps", stepA: before, stepB: step}});
-    this.compare.root.scrollIntoView({block: "nearest"});
-  }
-
-  /** Redraws everything from the state; marks the body "ready" when fully drawn. */
-  async update() {
-    const token = ++this.updates;
-    if (!this.runs.length) {
-      this.showMessage("picasso-empty", "empty", "No Picasso data yet",
-        "No run in this log directory has Picasso maps. Add the callback to model.fit; " +
-        "the tab fills in as checkpoints are logged:", SNIPPET);
-      return;
-    }
-    const model = derive(this.runs, this.state);
-    this.state.run = model.run.run;
-    this.state.method = model.method?.method ?? null;
-    this.runErrors.replaceChildren(...this.runs.filter((r) => r.error).map((r) =>
-      el("p", {class: "message error run-error", text: `Run ${r.run}: ${r.error}`})));
-    this.controls.root.hidden = false;
-    this.controls.sync(this.state, model);
-    if (!model.method) {
-      this.showMessage("picasso-error", "error", `Nothing to show for run ${model.run.run}`,
-        model.run.error ?? "This run has no maps yet.");
-      return;
-    }
-    this.message.replaceChildren();
-    document.body.dataset.picassoState = "loading";
-    const {run, method, focus} = model;
-    const view = {
-      runs: this.runs, run, method, columns: model.columns, focus,
-      target: this.state.target, compare: this.state.compare,
-      display: {table: lut(method.signed ? DIVERGING : this.state.colormap),
-        opacity: this.state.opacity, norm: this.state.norm, clip: this.state.clip},
-    };
-    const targets = this.api.header(run.run, method.method, focus).then((header) => {
-      if (token === this.updates) this.controls.syncTargets(targetOptions(run, header), this.state.target);
-    }, () => {});
-    const quality = this.qualityNote(run, method).then((note) => {
-      if (token === this.updates) this.quality.replaceChildren(...(note ? [note] : []));
-    });
-    await Promise.all([this.grid.render(view), this.compare.render(view), targets, quality]);
-    if (token === this.updates) document.body.dataset.picassoState = "ready";
-  }
-
-  /** The sanity warning of a method (or null), fetched again only when a step is added. */
-  qualityNote(run, method) {
-    const key = JSON.stringify([run.run, method.method, method.steps.at(-1)]);
-    if (this.qualityFor?.key !== key) {
-      this.qualityFor = {key, note: this.api.metrics(run.run, method.method).then(
-        (metrics) => sanityWarning(method.method, metrics), () => null)};
-    }
-    return this.qualityFor.note;
-  }
-
-  /** Shows a message instead of the grid (with an optional code snippet). */
-  showMessage(id, state, title, text, code = null) {
-    this.grid.clear();
-    this.compare.clear();
-    this.quality.replaceChildren();
-    if (state === "empty") this.controls.root.hidden = true;
-    this.message.replaceChildren(el("div", {id, class: "message-box"}, [
-      el("h2", {text: title}), el("p", {text}), ...(code ? [el("pre", {}, [el("code", {text: code})])] : []),
-    ]));
-    document.body.dataset.picassoState = state;
-  }
-}
 
 /** Loads the stylesheet next to this module (relative, so --path_prefix works). */
 function loadStyle() {
@@ -214,8 +38,13 @@ function loadStyle() {
   });
 }
 
-/** Entry point called by TensorBoard's plugin loader. */
+/** Entry point called by TensorBoard's plugin loader. The first index request and the
+ * stylesheet load while the rest of the tab's modules do. */
 export async function render() {
   document.body.dataset.picassoState = "loading";
-  await Promise.all([loadStyle(), new App().start()]);
+  const api = new Api();
+  const index = api.index();
+  index.catch(() => {}); // App.poll reports a failure
+  const [{App}] = await Promise.all([import("./app.js"), loadStyle()]);
+  await new App(api).start(index);
 }
