@@ -8,19 +8,15 @@ headless Chromium opens the tab and checks what it draws, reading canvas pixels.
 Without Chromium at /usr/bin/chromium the tests skip locally, and fail in CI.
 """
 
-import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tensorboard_harness import get_json, tensorboard_process
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -89,49 +85,17 @@ def logdir(tmp_path_factory):
     return root
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get_json(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
-
-
 @pytest.fixture(scope="module", params=["true", "false"], ids=lambda v: f"load_fast={v}")
 def tensorboard(request, logdir):
-    """A TensorBoard process on a free port; yields (base URL, load_fast)."""
-    port = _free_port()
-    log = open(logdir.parent / f"tensorboard_{request.param}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
-         "--port", str(port), f"--load_fast={request.param}", "--reload_interval", "1"],
-        stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 90
-        while True:  # until every run is served with all of its checkpoints
-            assert process.poll() is None, f"TensorBoard exited; see {log.name}"
-            try:
-                runs = _get_json(base + "data/plugin/picasso/index")["runs"]
-                steps = {r["run"]: r["methods"][0]["steps"] for r in runs if r["methods"]}
-                if all(len(steps.get(f"{name}/picasso", [])) == epochs + 1 for name, epochs in RUNS.items()):
-                    break
-            except (OSError, ValueError, KeyError):
-                pass
-            assert time.time() < deadline, f"TensorBoard did not serve the runs; see {log.name}"
-            time.sleep(0.5)
+    """A TensorBoard process serving every run with all of its checkpoints; yields
+    (base URL, load_fast)."""
+    def loaded(index):
+        steps = {r["run"]: r["methods"][0]["steps"] for r in index["runs"] if r.get("methods")}
+        return all(len(steps.get(f"{name}/picasso", [])) == epochs + 1 for name, epochs in RUNS.items())
+
+    with tensorboard_process(logdir, request.param, ready=loaded,
+                             log_path=logdir.parent / f"tensorboard_{request.param}.log") as base:
         yield base, request.param
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -248,10 +212,10 @@ def test_flip_marks_match_the_logged_predictions(tab, tensorboard):
     base, _ = tensorboard
     run = frame.eval_on_selector("select#run", "select => select.value")
     api = base + "data/plugin/picasso/"
-    steps = next(r for r in _get_json(api + "index")["runs"] if r["run"] == run)["prediction_steps"]
+    steps = next(r for r in get_json(api + "index")[1]["runs"] if r["run"] == run)["prediction_steps"]
     query = urllib.parse.urlencode
     top1 = {step: [image["top"][0]["class"] for image in
-                   _get_json(api + "predictions?" + query({"run": run, "step": step}))["images"]]
+                   get_json(api + "predictions?" + query({"run": run, "step": step}))[1]["images"]]
             for step in steps}
     cells = frame.evaluate("""() => [...document.querySelectorAll("#picasso-grid .cell")].map((cell, k) =>
         [Number(cell.dataset.step), !cell.querySelector(".flip").hidden])""")
@@ -313,6 +277,17 @@ def test_sanity_check_failure_is_shown(browser, tensorboard):
     warning = frame.wait_for_selector("#sanity-warning", timeout=30000).text_content()
     assert method in warning and "0.93" in warning
     page.close()
+
+
+def test_empty_log_directory_shows_the_callback_snippet(browser, tmp_path):
+    with tensorboard_process(tmp_path, "false", ready=lambda index: True) as base:
+        page = browser.new_page()
+        page.goto(base + "#picasso")
+        frame = _plugin_frame(page)
+        frame.wait_for_function(READY, timeout=30000, polling=20)
+        assert frame.evaluate("document.body.dataset.picassoState") == "empty"
+        assert "PicassoCallback(log_dir, images=x_probe" in frame.text_content("#picasso-empty pre")
+        page.close()
 
 
 def test_untrusted_names_stay_text(tab):
