@@ -8,6 +8,7 @@ The routes are documented in docs/http_api.md.
 
 import base64
 import collections
+import concurrent.futures
 import functools
 import os
 import re
@@ -127,6 +128,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
             "/index": self._serve_index,
             "/maps": self._serve_maps_header,
             "/map": self._serve_map,
+            "/mapset": self._serve_mapset,
             "/metrics": self._serve_metrics,
             "/predictions": self._serve_predictions,
             "/probe": self._serve_probe,
@@ -258,29 +260,47 @@ class PicassoPlugin(base_plugin.TBPlugin):
                 "ranges": header["ranges"], "seconds": header.get("seconds")}, \
             "application/json"
 
+    def _maps(self, request, run, method, step, target):
+        """(header, decoded maps (N, T, H, W)) of a checkpoint, `target` checked."""
+        values, header = self._map_header(request, run, method, step)
+        count = len(header["targets"][0])
+        if not 0 <= target < count:
+            raise BadRequest(f"target={target} is out of range 0..{count - 1}", 404)
+        maps = self._blob(request, values[1], "maps",
+                          functools.partial(fmt.decode_map_block, header=header))
+        return header, maps
+
+    def _map_body(self, header, maps, names, image, target):
+        """One map as JSON: its values (base64 float32) and its target class."""
+        values = maps[image, target]
+        target_class = header["targets"][image][target]
+        return {"min": float(values.min()), "max": float(values.max()),
+                "target_class": target_class,
+                "target_name": _class_name(names, target_class),
+                "data": base64.b64encode(values.astype("<f4").tobytes()).decode()}
+
     @_route
     def _serve_map(self, request):
         run, method = _str_arg(request, "run"), _str_arg(request, "method")
         step, image = _int_arg(request, "step"), _int_arg(request, "image")
         target = _int_arg(request, "target", default=0)
-        values, header = self._map_header(request, run, method, step)
-        targets = header["targets"]
-        if not 0 <= image < len(targets):
-            raise BadRequest(f"image={image} is out of range 0..{len(targets) - 1}", 404)
-        if not 0 <= target < len(targets[image]):
-            raise BadRequest(f"target={target} is out of range "
-                             f"0..{len(targets[image]) - 1}", 404)
-        maps = self._blob(request, values[1], "maps",
-                          functools.partial(fmt.decode_map_block, header=header))
-        target_class = targets[image][target]
-        names = self._class_names(request, run)
-        chosen = maps[image, target]
-        return {"height": header["height"], "width": header["width"],
-                "min": float(chosen.min()), "max": float(chosen.max()),
-                "target_class": target_class,
-                "target_name": _class_name(names, target_class),
-                "data": base64.b64encode(chosen.astype("<f4").tobytes()).decode()}, \
+        header, maps = self._maps(request, run, method, step, target)
+        if not 0 <= image < len(maps):
+            raise BadRequest(f"image={image} is out of range 0..{len(maps) - 1}", 404)
+        body = self._map_body(header, maps, self._class_names(request, run), image, target)
+        return {"height": header["height"], "width": header["width"], **body}, \
             "application/json"
+
+    @_route
+    def _serve_mapset(self, request):
+        """Every probe image's map at one checkpoint: one request for a grid column."""
+        run, method = _str_arg(request, "run"), _str_arg(request, "method")
+        step, target = _int_arg(request, "step"), _int_arg(request, "target", default=0)
+        header, maps = self._maps(request, run, method, step, target)
+        names = self._class_names(request, run)
+        return {"height": header["height"], "width": header["width"], "step": step,
+                "maps": [self._map_body(header, maps, names, image, target)
+                         for image in range(len(maps))]}, "application/json"
 
     @_route
     def _serve_metrics(self, request):
@@ -291,7 +311,8 @@ class PicassoPlugin(base_plugin.TBPlugin):
         if data is None:
             raise BadRequest(f"run {run!r} has no Picasso series "
                              f"{fmt.map_tag(method)!r}", 404)
-        headers = [self._json_blob(request, d.values[0]) for d in data]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            headers = list(pool.map(lambda d: self._json_blob(request, d.values[0]), data))
         per_step = [h.get("metrics") or {} for h in headers]
         metrics = {}
         for name in sorted({name for step in per_step for name in step}):

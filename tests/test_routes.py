@@ -64,6 +64,10 @@ def test_map_header_predictions_probe(client):
     values = np.frombuffer(base64.b64decode(body["data"]), "<f4")
     assert status == 200 and values.shape == (16 * 16,)
     assert values.min() == pytest.approx(body["min"]) and body["max"] >= body["min"]
+    status, response = get(client, "mapset?run=main/picasso&method=gradcam&step=-1")
+    column = response.get_json()
+    assert status == 200 and len(column["maps"]) == PROBE_COUNT
+    assert column["maps"][4] == {k: body[k] for k in column["maps"][4]}   # same as `map`
     status, response = get(client, f"predictions?run=main/picasso&step={EPOCHS - 1}")
     top = response.get_json()["images"][0]["top"]
     assert status == 200 and len(top) == 3 and top[0]["prob"] >= top[1]["prob"]
@@ -82,6 +86,9 @@ def test_map_header_predictions_probe(client):
     ("map?run=main/picasso&method=occlusion&step=0&image=0&target=3", 404, "target=3"),
     ("map?run=main/picasso&method=occlusion&step=0", 400, "missing query parameter 'image'"),
     ("maps?method=occlusion&step=0", 400, "missing query parameter 'run'"),
+    ("mapset?run=main/picasso&method=occlusion&step=0&target=1", 404, "target=1"),
+    ("mapset?run=main/picasso&method=occlusion", 400, "missing query parameter 'step'"),
+    ("metrics?run=main/picasso", 400, "missing query parameter 'method'"),
     ("predictions?run=main/picasso&step=-7", 404, "has no step -7"),
     ("probe?run=main/picasso&image=-1", 404, "out of range"),
     ("probe?run=ghost&image=0", 404, "no Picasso run 'ghost'"),
