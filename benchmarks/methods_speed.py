@@ -67,7 +67,7 @@ def bench(label, model, size, occlusion):
     occluded = np.repeat(images, len(rows) * len(cols), axis=0)  # same count, same shape
     report(f"{label}: occlusion ({copies} copies) / forward limit",
            ratio(lambda: occlusion.compute(explainable, images, targets),
-                 forward_limit(model, occluded, occlusion.batch_size)), 1.05)
+                 forward_limit(model, occluded, occlusion.batch_size), repeats=5), 1.05)
 
     report(f"{label}: saliency (16 images) / one forward+backward",
            ratio(lambda: Saliency().compute(explainable, images, targets),

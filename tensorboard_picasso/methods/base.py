@@ -74,4 +74,5 @@ def check_positive_int(value, name):
 def repeat_for_targets(images, targets):
     """Images repeated once per target: ((N*T, H, W, C), classes (N*T,))."""
     t = targets.shape[1]
-    return np.repeat(images, t, axis=0), targets.reshape(-1)
+    repeated = images if t == 1 else np.repeat(images, t, axis=0)
+    return repeated, targets.reshape(-1)

@@ -88,15 +88,21 @@ def gaussian_blur(images, sigma):
     return out.astype(np.float32)
 
 
+@tf.function(jit_compile=True)
+def _occlude(images, fills, rows, cols, image_index, window_index):
+    """Occluded copies x + mask * (fill - x), fused into one pass by XLA."""
+    x = tf.gather(images, image_index)
+    mask = (tf.gather(rows, window_index)[:, :, None, None]
+            * tf.gather(cols, window_index)[:, None, :, None])
+    return x + mask * (tf.gather(fills, image_index) - x)
+
+
 def _occluded_scores(model, score):
     """Target probabilities (or logits) of occluded copies for (image, window) pairs."""
     function = model.scores if score == "logit" else model.probabilities
 
     def run(images, fills, rows, cols, targets, image_index, window_index):
-        x = tf.gather(images, image_index)
-        mask = (tf.gather(rows, window_index)[:, :, None, None]
-                * tf.gather(cols, window_index)[:, None, :, None])
-        occluded = x + mask * (tf.gather(fills, image_index) - x)
+        occluded = _occlude(images, fills, rows, cols, image_index, window_index)
         return tf.gather(function(occluded), tf.gather(targets, image_index), batch_dims=1)
     return run
 
@@ -157,17 +163,17 @@ class Occlusion(ExplanationMethod):
         self.geometry(*images_shape[1:3])
 
     def _fills(self, images):
-        """Per-image fill images (N, H, W, C)."""
+        """Per-image fills: (N, H, W, C) for "blur", else (N, 1, 1, C) to broadcast."""
         low, high = self.value_range
         named = {"grey": (low + high) / 2, "gray": (low + high) / 2, "black": low,
                  "white": high}
         if self.fill == "mean":
-            return np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
+            return images.mean(axis=(1, 2), keepdims=True)
         if self.fill == "blur":
             (wh, ww), _ = self.geometry(*images.shape[1:3])
             return gaussian_blur(images, sigma=max(wh, ww) / 4)
         value = named.get(self.fill, self.fill)
-        return np.full(images.shape, value, dtype=np.float32)
+        return np.full((len(images), 1, 1, images.shape[3]), value, dtype=np.float32)
 
     def drops(self, model, images, targets):
         """Probability drops per window: (N, T, rows, cols), and the window geometry."""

@@ -29,21 +29,21 @@ REDUCTIONS = ("max_abs", "abs_sum", "signed")
 
 
 def reduce_channels(gradients, reduction):
-    """(M, H, W, C) -> (M, H, W) by `reduction`."""
+    """(M, H, W, C) -> (M, H, W) by `reduction`; tensors in, tensors out."""
     if reduction == "max_abs":
-        return np.abs(gradients).max(axis=-1)
+        return tf.reduce_max(tf.abs(gradients), axis=-1)
     if reduction == "abs_sum":
-        return np.abs(gradients).sum(axis=-1)
-    return gradients.sum(axis=-1)
+        return tf.reduce_sum(tf.abs(gradients), axis=-1)
+    return tf.reduce_sum(gradients, axis=-1)
 
 
-def _score_gradients(model):
-    """tf.function: d f_c / d x for a batch of images x and classes c."""
+def _reduced_gradients(model, reduction):
+    """tf.function body: d f_c / d x for images x and classes c, reduced over channels."""
     def gradients(images, classes):
         with tf.GradientTape() as tape:
             tape.watch(images)
             scores = tf.gather(model.scores(images), classes, batch_dims=1)
-        return tape.gradient(scores, images)
+        return reduce_channels(tape.gradient(scores, images), reduction)
     return gradients
 
 
@@ -90,12 +90,13 @@ class Saliency(_GradientMethod):
 
     def compute(self, model, images, targets):
         x, classes = repeat_for_targets(images, targets)
-        fn = compiled(model, "score_gradients", _score_gradients)
-        grads = np.concatenate([
+        fn = compiled(model, ("saliency", self.reduction),
+                      lambda m: _reduced_gradients(m, self.reduction))
+        maps = np.concatenate([
             fn(tf.constant(x[s:s + self.batch_size]),
                tf.constant(classes[s:s + self.batch_size])).numpy()
             for s in range(0, len(x), self.batch_size)])
-        return reduce_channels(grads, self.reduction).reshape(targets.shape + x.shape[1:3])
+        return maps.reshape(targets.shape + x.shape[1:3])
 
 
 class _SampledGradientMethod(_GradientMethod):
@@ -152,7 +153,7 @@ class SmoothGrad(_SampledGradientMethod):
 
     def compute(self, model, images, targets):
         grads = self.summed_gradients(model, images, targets, self.samples)
-        return reduce_channels(grads, self.reduction).reshape(
+        return reduce_channels(grads, self.reduction).numpy().reshape(
             targets.shape + images.shape[1:3])
 
 
@@ -198,4 +199,5 @@ class IntegratedGradients(_SampledGradientMethod):
         return ((x - self.baseline) * grads).reshape(targets.shape + images.shape[1:])
 
     def compute(self, model, images, targets):
-        return reduce_channels(self.attributions(model, images, targets), self.reduction)
+        return reduce_channels(self.attributions(model, images, targets),
+                               self.reduction).numpy()
