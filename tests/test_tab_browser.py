@@ -254,8 +254,10 @@ def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):
     after = heads()
     assert after[0] != before[0], "the slider's column follows the newest checkpoint"
     assert set(before[1:]) < set(after[1:])
-    maps = frame.evaluate("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/map?'))")
-    assert len(maps) == len(set(maps)), "a map was fetched twice"
+    fetched = frame.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    mapsets = [name for name in fetched if "/mapset?" in name]
+    assert mapsets and len(mapsets) == len(set(mapsets)), "a checkpoint's maps were fetched twice"
+    assert not any("/map?" in name for name in fetched), "a grid column was fetched map by map"
     page.close()
 
 

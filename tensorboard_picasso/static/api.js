@@ -59,19 +59,24 @@ async function getJson(route, params = {}) {
   return body;
 }
 
-/** A `map` response as {width, height, values: Float32Array, targetClass, targetName}
- * (targetName may be null: see className() in predictions.js). */
-function decodeMap(json) {
+/** One map of a `mapset` response (with the set's size) as {width, height, values:
+ * Float32Array, targetClass, targetName} (targetName may be null: see className() in
+ * predictions.js). */
+function decodeMap(json, width, height) {
   const binary = atob(json.data);
-  const view = new DataView(new ArrayBuffer(binary.length));
-  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
-  const values = new Float32Array(json.width * json.height);
+  const values = new Float32Array(width * height);
   if (binary.length !== values.length * 4) {
     throw new Error(`map data has ${binary.length} bytes, expected ${values.length * 4}`);
   }
+  const view = new DataView(new ArrayBuffer(binary.length));
+  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
   for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
-  return {width: json.width, height: json.height, values,
-    targetClass: json.target_class, targetName: json.target_name};
+  return {width, height, values, targetClass: json.target_class, targetName: json.target_name};
+}
+
+/** A `mapset` response as its decoded maps, in probe order. */
+function decodeMapset(json) {
+  return json.maps.map((map) => decodeMap(map, json.width, json.height));
 }
 
 /** Loads a PNG route into a decoded <img> (same origin, so canvases stay readable). */
@@ -108,10 +113,19 @@ export class Api {
     return this.cached({route: "maps", run, method, step}, getJson, wanted);
   }
 
-  /** One map, decoded. */
-  map(run, method, step, image, target, wanted) {
-    return this.cached({route: "map", run, method, step, image, target},
-      (route, params) => getJson(route, params).then(decodeMap), wanted);
+  /** Every probe image's map at one checkpoint (a grid column), decoded: one request,
+   * cached as a whole, so no map is fetched twice. */
+  mapset(run, method, step, target, wanted) {
+    return this.cached({route: "mapset", run, method, step, target},
+      (route, params) => getJson(route, params).then(decodeMapset), wanted,
+      (maps) => maps.reduce((bytes, map) => bytes + map.values.byteLength, 0));
+  }
+
+  /** One map, decoded (from its checkpoint's mapset). */
+  async map(run, method, step, image, target, wanted) {
+    const map = (await this.mapset(run, method, step, target, wanted))[image];
+    if (!map) throw new Error(`the checkpoint has no map of image ${image}`);
+    return map;
   }
 
   predictions(run, step, wanted) {
@@ -123,8 +137,9 @@ export class Api {
   }
 
   /** Shares one request per key; a queued request is skipped when no caller still
-   * wants it, and a failed or skipped one is forgotten so it can be retried. */
-  cached({route, ...params}, load, wanted = () => true) {
+   * wants it, and a failed or skipped one is forgotten so it can be retried. `sizeOf`
+   * gives the bytes of map values a response holds (for eviction). */
+  cached({route, ...params}, load, wanted = () => true, sizeOf = () => 0) {
     const key = JSON.stringify([route, params]);
     let entry = this.cache.get(key);
     if (entry) {
@@ -135,7 +150,7 @@ export class Api {
       entry.promise = this.pool.run(() => load(route, params), () => entry.wants.some((w) => w()));
       entry.promise.then((value) => {
         entry.wants = null;
-        entry.bytes = value.values?.byteLength ?? 0;
+        entry.bytes = sizeOf(value);
         this.bytes += entry.bytes;
         this.evict();
       }, () => this.cache.delete(key));

@@ -1,6 +1,7 @@
 /** The Picasso tab: the ES module TensorBoard loads into the plugin's iframe.
  *
- * Modules: app.js (state, polling, redraws), api.js (HTTP API client, cache, bounded concurrency), colormaps.js (lookup
+ * Modules: app.js (state, polling, redraws), api.js (HTTP API client: a grid column per
+ * request, cache, bounded concurrency), colormaps.js (lookup
  * tables), scale.js (normalisation, clipping, differences), paint.js (canvas drawing),
  * steps.js (step labels and default columns), predictions.js (class names, top-k bars),
  * controls.js (control bar), grid.js (grid view), compare.js (compare view), quality.js
