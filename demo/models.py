@@ -10,15 +10,21 @@ import keras
 from keras import layers
 
 
-def digits_cnn(input_shape=(32, 32, 1), num_classes=10):
-    """A small CNN for the 32x32 digits: 3 conv layers, a dense head."""
-    inputs = keras.Input(shape=input_shape, name="image")
+def _conv_trunk(inputs):
+    """Three 3x3 conv layers (16, 32, 32 filters) with two poolings; ends in last_conv."""
     x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
     x = layers.MaxPooling2D()(x)
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D()(x)
     x = layers.Conv2D(32, 3, padding="same", activation="relu",
                       name="last_conv")(x)
+    return x
+
+
+def digits_cnn(input_shape=(32, 32, 1), num_classes=10):
+    """A small CNN for the 32x32 digits: 3 conv layers, a dense head."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _conv_trunk(inputs)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.25)(x)
     x = layers.Dense(64, activation="relu")(x)
@@ -42,12 +48,7 @@ def tank_cnn(input_shape=(48, 48, 3), num_classes=2, label_smoothing=0.05):
     nothing and occlusion maps come out blank.
     """
     inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu",
-                      name="last_conv")(x)
+    x = _conv_trunk(inputs)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     model = keras.Model(inputs, outputs, name="tank_cnn")
