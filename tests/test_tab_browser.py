@@ -27,6 +27,10 @@ PROBES = 6
 CLASS_NAMES = ["left", "right", "<b>top</b>"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 READY = "['ready', 'empty', 'error'].includes(document.body.dataset.picassoState)"
+QUALITY_READY = "document.body.dataset.picassoQuality === 'ready'"
+# metric -> True when its high values are the worst (see METRICS in static/metrics.js)
+WORST_HIGH = {"drift_previous": False, "drift_untrained": True, "deletion_auc": True,
+              "insertion_auc": False, "shortcut_share": False}
 
 
 def _require_browser():
@@ -170,6 +174,37 @@ def _select(frame, selector, value):
     frame.wait_for_function(READY, timeout=30000, polling=20)
 
 
+def _metrics(tensorboard, frame):
+    """The `metrics` response of the run and method the tab shows, once its quality panel
+    is drawn, and the slider's step."""
+    base, _ = tensorboard
+    frame.wait_for_function(QUALITY_READY, timeout=30000, polling=20)
+    run, method = (frame.eval_on_selector(s, "select => select.value") for s in ("select#run", "select#method"))
+    query = urllib.parse.urlencode({"run": run, "method": method})
+    status, metrics = get_json(f"{base}data/plugin/picasso/metrics?{query}")
+    assert status == 200, metrics
+    focus = int(frame.get_attribute("#picasso-grid .cell.focus", "data-step"))
+    return metrics, focus
+
+
+def _value(metrics, name, step, image=None):
+    """A metric's value at `step` for `image` (None: the mean), as the tab reads it."""
+    series, i = metrics["metrics"][name], metrics["steps"].index(step)
+    if image is None:
+        return series["mean"][i]
+    return (series["images"][i] or [None] * (image + 1))[image]
+
+
+def _number(text):
+    """The number in a badge or value text, or None for "–"."""
+    found = re.search(r"[-+]?\d+\.\d+", text)
+    return float(found.group()) if found else None
+
+
+def _close(shown, expected, tolerance=0.0051):
+    return shown is None if expected is None else shown is not None and abs(shown - expected) <= tolerance
+
+
 def test_grid_draws_maps_over_images(tab):
     _, frame, _, _ = tab
     cells = _pixels(frame, "#picasso-grid canvas.cell-map")
@@ -223,6 +258,85 @@ def test_flip_marks_match_the_logged_predictions(tab, tensorboard):
     for k, (step, flipped) in enumerate(cells):
         image, i = k // columns, steps.index(step)
         assert flipped == (i > 0 and top1[step][image] != top1[steps[i - 1]][image]), (image, step)
+
+
+def test_quality_charts_per_metric(tab, tensorboard):
+    """One chart per logged metric, drawn, with the mean at the slider's step; selecting
+    an image by its row header adds its line and value."""
+    _, frame, _, _ = tab
+    metrics, focus = _metrics(tensorboard, frame)
+    logged = {"drift_previous", "drift_untrained", "deletion_auc", "insertion_auc"}
+    assert logged <= set(metrics["metrics"])
+    charts = frame.eval_on_selector_all("#quality figure.quality-chart", "nodes => nodes.map(n => n.dataset.metric)")
+    assert set(charts) == set(metrics["metrics"]) & set(WORST_HIGH)
+    before = _pixels(frame, "#quality canvas.metric-chart")
+    assert len(before) == len(charts) and all(colours > 2 for colours, _ in before), "a chart is blank"
+    for name in charts:
+        shown = frame.text_content(f"#quality [data-metric={name}] .metric-value .mean")
+        assert _close(_number(shown), _value(metrics, name, focus)), (name, shown)
+
+    _act(frame, "document.querySelector(\"#picasso-grid .row-head[data-image='1']\").click()")
+    metrics, focus = _metrics(tensorboard, frame)
+    assert frame.get_attribute("#picasso-grid .row-head.selected", "data-image") == "1"
+    assert "image 1" in frame.text_content("#quality .legend")
+    after = _pixels(frame, "#quality canvas.metric-chart")
+    assert all(a != b for a, b in zip(after, before)), "the selected image's line is not drawn"
+    for name in charts:
+        shown = frame.text_content(f"#quality [data-metric={name}] .metric-value .image")
+        assert _close(_number(shown), _value(metrics, name, focus, 1)), (name, shown)
+
+
+def test_cell_badges_match_the_metrics(tab, tensorboard):
+    """Each cell shows its map's drift vs the previous checkpoint and insertion − deletion
+    AUC, as the metrics route has them."""
+    _, frame, _, _ = tab
+    metrics, _ = _metrics(tensorboard, frame)
+    cells = frame.evaluate("""() => [...document.querySelectorAll("#picasso-grid .row-head")].flatMap((head) => {
+        const cells = [];
+        for (let node = head.nextElementSibling; node?.classList.contains("cell"); node = node.nextElementSibling) {
+          cells.push([Number(head.dataset.image), Number(node.dataset.step),
+            node.querySelector(".badge.drift").textContent, node.querySelector(".badge.faith").textContent]);
+        }
+        return cells;
+      })""")
+    assert len(cells) >= PROBES * 3
+    numbers = 0
+    for image, step, drift, faith in cells:
+        assert drift.startswith("ρ ") and faith.startswith("ins−del "), (drift, faith)
+        deletion, insertion = (_value(metrics, name, step, image) for name in ("deletion_auc", "insertion_auc"))
+        faithful = None if None in (deletion, insertion) else insertion - deletion
+        assert _close(_number(drift), _value(metrics, "drift_previous", step, image)), (image, step, drift)
+        assert _close(_number(faith), faithful, 0.011), (image, step, faith)
+        numbers += _number(drift) is not None and _number(faith) is not None
+    assert numbers >= len(cells) // 2, "most badges should show numbers"
+
+
+def test_sorting_by_a_metric_puts_the_worst_first(tab, tensorboard):
+    """Sorting by a metric orders the rows by its values at the slider's step, worst
+    first (images without a value last, ties in probe order); "probe order" restores."""
+    _, frame, _, _ = tab
+    metrics, focus = _metrics(tensorboard, frame)
+    rows = lambda: [int(i) for i in frame.eval_on_selector_all(
+        "#picasso-grid .row-head", "nodes => nodes.map(n => n.dataset.image)")]
+    probe_order = rows()
+    assert probe_order == sorted(probe_order)
+    reordered = False
+    for name in ("deletion_auc", "drift_previous", "insertion_auc"):
+        _select(frame, "select#sort", name)
+        frame.wait_for_function(QUALITY_READY, timeout=30000, polling=20)
+        sign = -1 if WORST_HIGH[name] else 1
+
+        def key(image):
+            value = _value(metrics, name, focus, image)
+            return (value is None, 0 if value is None else sign * value, image)
+        assert rows() == sorted(probe_order, key=key), name
+        reordered |= rows() != probe_order
+        notes = frame.eval_on_selector_all("#picasso-grid .row-note", "nodes => nodes.map(n => n.textContent)")
+        assert all(_close(_number(note), _value(metrics, name, focus, image))
+                   for note, image in zip(notes, rows())), notes
+    assert reordered, "no metric changed the order: the test data do not exercise sorting"
+    _select(frame, "select#sort", "")
+    assert rows() == probe_order
 
 
 def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):

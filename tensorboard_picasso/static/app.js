@@ -6,8 +6,9 @@ import {Compare} from "./compare.js";
 import {Controls} from "./controls.js";
 import {el} from "./dom.js";
 import {Grid} from "./grid.js";
+import {metricNames} from "./metrics.js";
 import {className} from "./predictions.js";
-import {sanityWarning} from "./quality.js";
+import {QualityPanel} from "./quality.js";
 import {defaultColumns} from "./steps.js";
 
 const POLL_MS = 5000;
@@ -29,7 +30,7 @@ function normaliseIndex(index) {
 }
 
 /** What the state selects, made valid for the current index: {runs, run, method, steps,
- * columns, focus}; `method` is absent when the run has no maps to show. */
+ * columns, focus, image}; `method` is absent when the run has no maps to show. */
 function derive(runs, state) {
   const readable = runs.filter((r) => !r.error && r.methods.length);
   const run = runs.find((r) => r.run === state.run) ?? readable[0] ?? runs[0];
@@ -39,7 +40,8 @@ function derive(runs, state) {
   const picked = state.picked && steps.filter((s) => state.picked.has(s));
   const columns = picked?.length ? picked : defaultColumns(steps);
   const focus = steps.includes(state.focus) ? state.focus : steps.at(-1);
-  return {runs, run, method, steps, columns, focus};
+  const image = run.probes.some((p) => p.index === state.image) ? state.image : null;
+  return {runs, run, method, steps, columns, focus, image};
 }
 
 /** Target options from a `maps` header: index j, with the class names it stands for. */
@@ -58,23 +60,24 @@ export class App {
   constructor(api) {
     this.api = api;
     this.state = {run: null, method: null, target: 0, colormap: "viridis", opacity: 0.6,
-      norm: "map", clip: 99, picked: null, focus: null, compare: null};
+      norm: "map", clip: 99, picked: null, focus: null, compare: null, sort: "", image: null};
     this.runs = null; // the normalised index, once loaded
     this.indexText = null;
     this.updates = 0;
     this.controls = new Controls((patch) => this.set(patch));
-    this.grid = new Grid(this.api, (image, step) => this.pick(image, step));
+    this.grid = new Grid(this.api, (image, step) => this.pick(image, step),
+      (image) => this.set({image, compare: this.state.compare && {...this.state.compare, image}}));
     this.compare = new Compare(this.api, (patch) =>
       this.set({compare: patch && {...this.state.compare, ...patch}}));
     this.message = el("div", {id: "picasso-message"});
     this.runErrors = el("div", {id: "run-errors"});
-    this.quality = el("div", {id: "quality"});
-    this.qualityFor = null; // {key, note: Promise<element | null>} of the shown run and method
+    this.quality = new QualityPanel();
+    this.metrics = null; // see metricsOf()
     this.status = el("span", {id: "live-status"});
     document.body.replaceChildren(
       el("header", {class: "topbar"}, [el("h1", {text: "Picasso"}),
         el("span", {class: "subtitle", text: "what the model looks at, checkpoint by checkpoint"}), this.status]),
-      this.runErrors, this.controls.root, this.quality, this.message, this.compare.root, this.grid.root);
+      this.runErrors, this.controls.root, this.quality.root, this.message, this.compare.root, this.grid.root);
     this.controls.root.hidden = true;
   }
 
@@ -106,6 +109,11 @@ export class App {
 
   set(patch) {
     if ("run" in patch || "method" in patch) patch = {target: 0, ...patch};
+    // The compare view's image is the selected one.
+    if (patch.compare) {
+      const image = patch.compare.image ?? this.state.image ?? 0;
+      patch = {...patch, image, compare: {...patch.compare, image}};
+    }
     Object.assign(this.state, patch);
     return this.update();
   }
@@ -118,7 +126,8 @@ export class App {
     this.compare.root.scrollIntoView({block: "nearest"});
   }
 
-  /** Redraws everything from the state; marks the body "ready" when fully drawn. */
+  /** Redraws everything from the state; marks the body "ready" when the grid and compare
+   * view are fully drawn, and its quality "ready" when the quality panel is. */
   async update() {
     const token = ++this.updates;
     if (!this.runs.length) {
@@ -140,40 +149,60 @@ export class App {
       return;
     }
     this.message.replaceChildren();
-    document.body.dataset.picassoState = "loading";
-    const {run, method, focus} = model;
+    document.body.dataset.picassoState = document.body.dataset.picassoQuality = "loading";
+    const {run, method, focus, image} = model;
     const view = {
-      runs: this.runs, run, method, columns: model.columns, focus,
-      target: this.state.target, compare: this.state.compare,
+      runs: this.runs, run, method, columns: model.columns, focus, image,
+      target: this.state.target, compare: this.state.compare, sort: this.state.sort,
       display: {table: lut(method.signed ? DIVERGING : this.state.colormap),
         opacity: this.state.opacity, norm: this.state.norm, clip: this.state.clip},
     };
     const targets = this.api.header(run.run, method.method, focus).then((header) => {
       if (token === this.updates) this.controls.syncTargets(targetOptions(run, header), this.state.target);
     }, () => {});
-    await Promise.all([this.grid.render(view), this.compare.render(view), targets]);
+    const drawn = Promise.all([this.grid.render(view), this.compare.render(view), targets]);
+    // Metrics already loaded sort the rows before their maps are drawn.
+    const known = this.metricsOf(run, method)?.value;
+    if (known) this.showQuality(view, known);
+    await drawn;
     if (token !== this.updates) return;
     document.body.dataset.picassoState = "ready";
+    if (known) return;
     // After the maps: the metrics route reads every checkpoint's header and is slow cold.
-    const note = await this.qualityNote(run, method);
-    if (token === this.updates) this.quality.replaceChildren(...(note ? [note] : []));
+    const result = await this.metricsOf(run, method, true).result;
+    if (token === this.updates) this.showQuality(view, result);
   }
 
-  /** The sanity warning of a method (or null), fetched again only when a step is added. */
-  qualityNote(run, method) {
+  /** The metrics of a method: {key, result: Promise, value once settled}, each {metrics}
+   * or {error}. Fetched again only when a step is added; undefined when not yet
+   * fetched, unless `fetch`. */
+  metricsOf(run, method, fetch = false) {
     const key = JSON.stringify([run.run, method.method, method.steps.at(-1)]);
-    if (this.qualityFor?.key !== key) {
-      this.qualityFor = {key, note: this.api.metrics(run.run, method.method).then(
-        (metrics) => sanityWarning(method.method, metrics), () => null)};
+    if (this.metrics?.key !== key && fetch) {
+      const entry = {key};
+      entry.result = this.api.metrics(run.run, method.method).then(
+        (metrics) => ({metrics}), (error) => ({error: error.message})).then((value) => (entry.value = value));
+      this.metrics = entry;
     }
-    return this.qualityFor.note;
+    return this.metrics?.key === key ? this.metrics : undefined;
+  }
+
+  /** Shows a `metrics` result: the quality panel, badges and row order, sort choices. */
+  showQuality(view, result) {
+    if (result.metrics) {
+      this.grid.annotate(view, result.metrics);
+      this.controls.syncSort(metricNames(result.metrics), this.state.sort);
+    }
+    this.quality.render(view, result);
+    document.body.dataset.picassoQuality = "ready";
   }
 
   /** Shows a message instead of the grid (with an optional code snippet). */
   showMessage(id, state, title, text, code = null) {
     this.grid.clear();
     this.compare.clear();
-    this.quality.replaceChildren();
+    this.quality.clear();
+    delete document.body.dataset.picassoQuality;
     if (state === "empty") this.controls.root.hidden = true;
     this.message.replaceChildren(el("div", {id, class: "message-box"}, [
       el("h2", {text: title}), el("p", {text}), ...(code ? [el("pre", {}, [el("code", {text: code})])] : []),

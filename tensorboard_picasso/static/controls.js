@@ -1,9 +1,10 @@
 /** The control bar: run, method, target, colormap, opacity, normalisation, clipping,
- * the step slider, the checkpoint picker and the colour bar. Built once; sync() keeps it
+ * the step slider, the checkpoint picker, the image order and the colour bar. Built once; sync() keeps it
  * in step with the state without replacing a control the user may be dragging. */
 
 import {DIVERGING, SEQUENTIAL, lut} from "./colormaps.js";
 import {el, labelled, setOptions} from "./dom.js";
+import {worstLabel} from "./metrics.js";
 import {colourBar} from "./paint.js";
 import {stepLabel} from "./steps.js";
 
@@ -27,6 +28,9 @@ export class Controls {
       {value: "shared", label: "shared across this image's checkpoints"}], "map");
     this.clip = select("clip", "clip", Number);
     setOptions(this.clip, CLIPS.map((p) => ({value: p, label: p === 100 ? "none (max |v|)" : `${p}th pct of |v|`})), 99);
+    this.sort = select("sort", "sort");
+    this.sort.title = "at the slider's step, worst first";
+    this.syncSort([], "");
     this.opacity = el("input", {id: "opacity", type: "range", min: 0, max: 1, step: 0.05,
       oninput: () => set({opacity: Number(this.opacity.value)})});
     // At its right end the slider follows the newest checkpoint as training goes on.
@@ -49,6 +53,7 @@ export class Controls {
         labelled("Step", this.slider), this.stepLabel,
         el("details", {id: "step-picks"}, [this.picksSummary, this.picks,
           el("button", {id: "steps-default", text: "default columns", onclick: () => set({picked: null})})]),
+        labelled("Sort images", this.sort),
         el("button", {id: "compare-open", text: "Compare…", onclick: () => set({compare: {}})}),
         this.colorbar,
       ]),
@@ -87,6 +92,12 @@ export class Controls {
   /** Target choices for the focus step ({value, label}, see index.js). */
   syncTargets(options, target) {
     setOptions(this.target, options, target);
+  }
+
+  /** Image orders: probe order, or worst first by one of the metric `names`. */
+  syncSort(names, sort) {
+    setOptions(this.sort, [{value: "", label: "probe order"},
+      ...names.map((name) => ({value: name, label: worstLabel(name)}))], names.includes(sort) ? sort : "");
   }
 
   /** One checkbox per step; checked = shown as a column. */

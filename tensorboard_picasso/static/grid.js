@@ -1,10 +1,12 @@
 /** The grid: probe images as rows; columns are the slider's focus step, then the picked
  * checkpoints. Each cell draws a map over its image, with the true label, the top-1
- * prediction and a "⚑ flipped" mark where it changed since the previous logged step.
- * The DOM is rebuilt only when the rows or the number of columns change; otherwise cells
- * are redrawn in place, which keeps sliders smooth. */
+ * prediction, a "⚑ flipped" mark where it changed since the previous logged step, and
+ * quality badges. Rows can be sorted by a quality metric; a row's header selects its
+ * image. The DOM is rebuilt only when the rows or the number of columns change;
+ * otherwise cells are redrawn in place, which keeps sliders smooth. */
 
 import {el, fmt} from "./dom.js";
+import {METRICS, cellBadges, fixed, valueAt, worstFirst} from "./metrics.js";
 import {mapCanvas, paintMap} from "./paint.js";
 import {className, top1, trueLabel} from "./predictions.js";
 import {rangeOf} from "./scale.js";
@@ -14,10 +16,12 @@ const CELL = 160; // canvas pixels per cell; on screen a cell is 100..160 CSS px
 const THUMB = 64; // CSS px of the plain probe image in the row header
 
 export class Grid {
-  /** `onPick(image, step)` is called when a cell is clicked. */
-  constructor(api, onPick) {
+  /** `onPick(image, step)` is called when a cell is clicked, `onSelect(image)` when a
+   * row's header is. */
+  constructor(api, onPick, onSelect) {
     this.api = api;
     this.onPick = onPick;
+    this.onSelect = onSelect;
     this.root = el("div", {id: "picasso-grid"});
     this.generation = 0;
     this.layout = null;
@@ -44,7 +48,9 @@ export class Grid {
       head.classList.toggle("at-focus", k > 0 && steps[k] === view.focus);
     });
     await Promise.all(this.rows.map((row) => {
+      row.head.classList.toggle("selected", row.image === view.image);
       row.cells.forEach((cell, k) => {
+        if (cell.step !== steps[k]) cell.badges.replaceChildren(); // until annotate()
         cell.step = steps[k];
         cell.node.dataset.step = steps[k];
       });
@@ -61,16 +67,44 @@ export class Grid {
       title: k === 0 ? "the step chosen with the slider" : "",
     }));
     this.rows = view.run.probes.map((probe) => this.row(view.run, probe, columns));
+    this.order = null;
     this.root.replaceChildren(el("div", {class: "corner", text: "probe image"}), ...this.heads,
       ...this.rows.flatMap((row) => [row.head, ...row.cells.map((cell) => cell.node)]));
+  }
+
+  /** Shows the quality `metrics` of `view.method` (a `metrics` response): each cell's
+   * badges (for the first target's maps only, which the metrics score), and the rows
+   * sorted by `view.sort` at the focus step, worst first ("": probe order). */
+  annotate({focus, sort, target}, metrics) {
+    const images = this.rows.map((row) => row.image);
+    const order = sort && metrics.metrics[sort] ? worstFirst(metrics, sort, focus, images) : images;
+    for (const row of this.rows) {
+      row.note.textContent = order === images ? "" : `${METRICS[sort].label}: ${fixed(valueAt(metrics, sort, focus, row.image))}`;
+      for (const cell of row.cells) {
+        cell.badges.hidden = target !== 0;
+        cell.badges.replaceChildren(...cellBadges(metrics, cell.step, row.image).map(({kind, text, title}) =>
+          el("span", {class: `badge ${kind}`, text, title})));
+      }
+    }
+    if (JSON.stringify(order) === JSON.stringify(this.order)) return;
+    this.order = order;
+    this.root.append(...order.flatMap((image) => {
+      const row = this.rows[image];
+      return [row.head, ...row.cells.map((cell) => cell.node)];
+    }));
   }
 
   /** The DOM of one image's row: a header with the plain image, and the cells. */
   row(run, probe, columns) {
     const image = probe.index;
     const range = el("div", {class: "row-range"});
+    const note = el("div", {class: "row-note"});
     const thumb = mapCanvas(probe.width, probe.height, THUMB, "probe");
-    const head = el("div", {class: "row-head"}, [thumb, el("div", {class: "row-title", text: `image ${image}`}), range]);
+    const head = el("div", {class: "row-head", "data-image": image, tabIndex: 0, role: "button",
+      title: "select this image: its line in the quality charts, and in the compare view",
+      onclick: () => this.onSelect(image),
+      onkeydown: (event) => event.key === "Enter" && this.onSelect(image),
+    }, [thumb, el("div", {class: "row-title", text: `image ${image}`}), range, note]);
     this.api.probe(run.run, image).then((img) =>
       thumb.getContext("2d").drawImage(img, 0, 0, thumb.width, thumb.height), () => {});
     const cells = Array.from({length: columns}, (_, k) => {
@@ -79,6 +113,7 @@ export class Grid {
         pred: el("div", {class: "pred"}),
         target: el("div", {class: "target"}),
         flip: el("span", {class: "flip", text: "⚑ flipped", hidden: true}),
+        badges: el("div", {class: "badges"}),
       };
       cell.node = el("div", {
         class: k === 0 ? "cell focus" : "cell",
@@ -86,10 +121,10 @@ export class Grid {
         onclick: () => this.onPick(image, cell.step),
         onkeydown: (event) => event.key === "Enter" && this.onPick(image, cell.step),
       }, [cell.canvas, el("div", {class: "truth", text: `true: ${trueLabel(run, image)}`}),
-        cell.pred, cell.target, cell.flip]);
+        cell.pred, cell.target, cell.badges, cell.flip]);
       return cell;
     });
-    return {image, head, range, cells};
+    return {image, head, range, note, cells};
   }
 
   /** Fetches the row's maps and draws them, normalised per map or across the row. */

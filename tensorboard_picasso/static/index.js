@@ -1,22 +1,29 @@
 /** The Picasso tab: the ES module TensorBoard loads into the plugin's iframe.
  *
  * Modules: app.js (state, polling, redraws), api.js (HTTP API client: a grid column per
- * request, cache, bounded concurrency), colormaps.js (lookup
- * tables), scale.js (normalisation, clipping, differences), paint.js (canvas drawing),
- * steps.js (step labels and default columns), predictions.js (class names, top-k bars),
+ * request, cache, bounded concurrency), colormaps.js (lookup tables), scale.js
+ * (normalisation, clipping, differences), paint.js (canvas drawing), chart.js (line
+ * charts), steps.js (step labels and default columns), predictions.js (class names,
+ * top-k bars), metrics.js (what the quality metrics mean, worst-first order, badges),
  * controls.js (control bar), grid.js (grid view), compare.js (compare view), quality.js
- * (sanity-check warning), dom.js (building elements from untrusted text safely).
+ * (quality panel), dom.js (building elements from untrusted text safely).
  *
  * Hooks for tests and users (stable ids and classes):
  *   body[data-picasso-state]   "loading" | "ready" (grid and compare fully drawn) |
  *                              "empty" (no run has Picasso data) | "error"
+ *   body[data-picasso-quality] "loading" | "ready" (quality panel, badges and row order
+ *                              drawn; after the grid); absent without a grid
  *   #picasso-grid              the grid; canvas.cell-map per cell, .cell.focus for the
  *                              slider's column, .cell[data-step], .cell .pred (top-1),
- *                              .cell .flip (shown, i.e. not [hidden], where top-1 flipped)
+ *                              .cell .flip (shown, i.e. not [hidden], where top-1 flipped),
+ *                              .cell .badge.drift / .badge.faith (quality of the map),
+ *                              .row-head[data-image] (in the shown order; .selected: the
+ *                              selected image; click to select), .row-head .row-note
  *   #controls                  select#run, select#method, select#target, select#colormap,
  *                              input#opacity, select#norm, select#clip, #colorbar,
  *                              input#step-slider (+ #step-label), details#step-picks
- *                              (checkboxes, button#steps-default), button#compare-open
+ *                              (checkboxes, button#steps-default), select#sort ("" or a
+ *                              metric name), button#compare-open
  *   #compare-view              select#compare-image, select#compare-mode,
  *                              select#compare-step-a/-b or select#compare-run-a/-b and
  *                              select#compare-step, button#compare-close; panels
@@ -24,7 +31,9 @@
  *                              and .topk bars
  *   #picasso-message           the empty state (#picasso-empty) or error (#picasso-error)
  *   #run-errors                runs whose data could not be read
- *   #quality                   #sanity-warning when the method fails the sanity check
+ *   #quality                   #sanity-warning when the method fails the sanity check;
+ *                              figure.quality-chart[data-metric] per logged metric
+ *                              (canvas.metric-chart, .metric-value .mean / .image)
  *   #live-status               when the index was last refreshed
  */
 
