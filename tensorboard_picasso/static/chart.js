@@ -1,6 +1,8 @@
 /** Small line charts on a canvas: values over checkpoint steps, with gaps where a value
  * is missing, the y range's end labels, the first and last step, and a marker line. */
 
+import {el} from "./dom.js";
+
 const FONT = "10px Roboto, Arial, sans-serif";
 const GRID = "#e0e0e0";
 const MUTED = "#757575";
@@ -8,9 +10,8 @@ const PAD = {left: 24, right: 6, top: 6, bottom: 14}; // CSS px around the plot
 
 /** A canvas of `width`×`height` CSS px, with backing pixels for the screen's density. */
 export function chartCanvas(width, height, className) {
-  const canvas = document.createElement("canvas");
   const ratio = window.devicePixelRatio || 1;
-  Object.assign(canvas, {width: Math.round(width * ratio), height: Math.round(height * ratio), className});
+  const canvas = el("canvas", {class: className, width: Math.round(width * ratio), height: Math.round(height * ratio)});
   Object.assign(canvas.style, {width: `${width}px`, height: `${height}px`});
   return canvas;
 }
@@ -67,7 +68,10 @@ export function lineChart(canvas, {steps, lines, marker, label}) {
     ctx.strokeStyle = ctx.fillStyle = colour;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
-    points.forEach((point, i) => point && (points[i - 1] ? ctx.lineTo(...point) : ctx.moveTo(...point)));
+    points.forEach((point, i) => {
+      if (point && points[i - 1]) ctx.lineTo(...point);
+      else if (point) ctx.moveTo(...point);
+    });
     ctx.stroke();
     // Dots where a value has no neighbour to join, and at the marker.
     points.forEach((point, i) => {

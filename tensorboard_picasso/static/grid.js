@@ -88,10 +88,8 @@ export class Grid {
     }
     if (JSON.stringify(order) === JSON.stringify(this.order)) return;
     this.order = order;
-    this.root.append(...order.flatMap((image) => {
-      const row = this.rows[image];
-      return [row.head, ...row.cells.map((cell) => cell.node)];
-    }));
+    const rows = new Map(this.rows.map((row) => [row.image, row]));
+    this.root.append(...order.flatMap((image) => [rows.get(image).head, ...rows.get(image).cells.map((cell) => cell.node)]));
   }
 
   /** The DOM of one image's row: a header with the plain image, and the cells. */

@@ -38,9 +38,11 @@ function metricChart(metrics, name, {focus, image}) {
   if (image !== null) lines.push({values: series.images.map((values) => values?.[image] ?? null), colour: IMAGE});
   const canvas = chartCanvas(CHART.width, CHART.height, "metric-chart");
   lineChart(canvas, {steps: metrics.steps, lines, marker: focus, label: shortStep});
-  const value = el("span", {class: "metric-value", title: `at ${shortStep(focus)}`}, [
-    el("span", {class: "mean", text: fixed(valueAt(metrics, name, focus))}),
-    ...(image === null ? [] : [" · ", el("span", {class: "image", text: fixed(valueAt(metrics, name, focus, image))})]),
+  const [mean, mine] = [valueAt(metrics, name, focus), image === null ? null : valueAt(metrics, name, focus, image)];
+  const value = el("span", {class: "metric-value", title: `at ${shortStep(focus)}: mean ${fixed(mean)}` +
+    (image === null ? "" : `, image ${image} ${fixed(mine)}`)}, [
+    el("span", {class: "mean", text: fixed(mean)}),
+    ...(image === null ? [] : [" · ", el("span", {class: "image", text: fixed(mine)})]),
   ]);
   return el("figure", {class: "quality-chart", title: meaning, "data-metric": name}, [
     el("figcaption", {}, [el("span", {class: "metric-name", text: label}), value]), canvas,
