@@ -20,6 +20,7 @@ import keras
 
 from tensorboard_picasso.methods.base import (ExplanationMethod, check_positive_int,
                                               repeat_for_targets)
+from tensorboard_picasso.methods.model import compiled
 
 
 def _sublayers(layer, prefix=""):
@@ -65,11 +66,28 @@ def spatial_layers(model, images):
 
 
 def find_layer(model, path):
-    """The layer at `path` ("name" or "outer/inner"); ValueError listing candidates."""
-    layers = dict(_sublayers(model.keras_model))
-    if path not in layers:
-        return None
-    return layers[path]
+    """The layer at `path` ("name" or "outer/inner"), or None."""
+    return dict(_sublayers(model.keras_model)).get(path)
+
+
+def _grad_cam(model, path):
+    """Grad-CAM maps for (images, classes). Traced inside a tf.function: the layer's call
+    is wrapped while tracing, so the graph holds its activation A."""
+    layer = find_layer(model, path)
+    captured = {}
+
+    def store(_, output):
+        captured["activation"] = output
+
+    def cam(images, classes):
+        with _wrapped_calls([(path, layer)], store), tf.GradientTape() as tape:
+            scores = tf.gather(model.scores(images), classes, batch_dims=1)
+        activation = captured["activation"]
+        weights = tf.reduce_mean(tape.gradient(scores, activation), axis=(1, 2),
+                                 keepdims=True)
+        heat = tf.nn.relu(tf.reduce_sum(weights * activation, axis=-1))
+        return tf.image.resize(heat[..., None], tf.shape(images)[1:3])[..., 0]
+    return cam
 
 
 class GradCAM(ExplanationMethod):
@@ -112,35 +130,9 @@ class GradCAM(ExplanationMethod):
                 self._resolved[model] = self.layer
         return self._resolved[model]
 
-    def _function(self, model, path):
-        key = ("gradcam", path)
-        cache = model.__dict__.setdefault("_functions", {})
-        if key not in cache:
-            captured = {}
-
-            def cam(images, classes):
-                with tf.GradientTape() as tape:
-                    scores = tf.gather(model.scores(images), classes, batch_dims=1)
-                activation = captured["activation"]
-                grads = tape.gradient(scores, activation)
-                weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-                heat = tf.nn.relu(tf.reduce_sum(weights * activation, axis=-1))
-                return tf.image.resize(heat[..., None], tf.shape(images)[1:3])[..., 0]
-            layer = find_layer(model, path)
-
-            def store(_, output):
-                captured["activation"] = output
-            compiled_cam = tf.function(cam, reduce_retracing=True)
-
-            def run(images, classes):
-                with _wrapped_calls([(path, layer)], store):
-                    return compiled_cam(images, classes)
-            cache[key] = run
-        return cache[key]
-
     def compute(self, model, images, targets):
         path = self.resolve_layer(model, images)
-        run = self._function(model, path)
+        run = compiled(model, ("gradcam", path), lambda m: _grad_cam(m, path))
         x, classes = repeat_for_targets(images, targets)
         maps = np.concatenate([
             run(tf.constant(x[s:s + self.batch_size]),
