@@ -103,8 +103,6 @@ export class Grid {
       onclick: () => this.onSelect(image),
       onkeydown: (event) => event.key === "Enter" && this.onSelect(image),
     }, [thumb, el("div", {class: "row-title", text: `image ${image}`}), range, note]);
-    this.api.probe(run.run, image).then((img) =>
-      thumb.getContext("2d").drawImage(img, 0, 0, thumb.width, thumb.height), () => {});
     const cells = Array.from({length: columns}, (_, k) => {
       const cell = {
         canvas: mapCanvas(probe.width, probe.height, CELL, "cell-map"),
@@ -122,28 +120,34 @@ export class Grid {
         cell.pred, cell.target, cell.badges, cell.flip]);
       return cell;
     });
-    return {image, head, range, note, cells};
+    return {image, head, thumb, range, note, cells};
   }
 
-  /** Fetches the row's maps and draws them, normalised per map or across the row. */
+  /** Fetches the row's maps and draws them, normalised per map or across the row; and
+   * the plain image in the row's header. Maps are asked for first: they take the server
+   * longest. */
   async drawMaps({run, method, target, display}, row, live) {
-    const probe = this.api.probe(run.run, row.image, live).catch(() => null);
-    const maps = await Promise.allSettled(row.cells.map((cell) =>
+    const maps = Promise.allSettled(row.cells.map((cell) =>
       this.api.map(run.run, method.method, cell.step, row.image, target, live)));
-    const image = await probe;
+    const image = await this.api.probe(run.run, row.image, live).catch(() => null);
+    if (image && !row.thumbDrawn) {
+      row.thumb.getContext("2d").drawImage(image, 0, 0, row.thumb.width, row.thumb.height);
+      row.thumbDrawn = true;
+    }
+    const settled = await maps;
     if (!live()) return;
-    const loaded = maps.filter((m) => m.status === "fulfilled").map((m) => m.value.values);
+    const loaded = settled.filter((m) => m.status === "fulfilled").map((m) => m.value.values);
     const shared = rangeOf(loaded, display.clip, method.signed);
     row.range.textContent = display.norm === "shared" ? `scale ${fmt(shared.lo)} … ${fmt(shared.hi)}` : "";
     row.cells.forEach((cell, k) => {
-      const failed = maps[k].status === "rejected";
+      const failed = settled[k].status === "rejected";
       cell.node.classList.toggle("failed", failed);
       if (failed) {
         cell.canvas.getContext("2d").clearRect(0, 0, cell.canvas.width, cell.canvas.height);
-        cell.target.textContent = cell.target.title = `no map: ${maps[k].reason.message}`;
+        cell.target.textContent = cell.target.title = `no map: ${settled[k].reason.message}`;
         return;
       }
-      const map = maps[k].value;
+      const map = settled[k].value;
       const range = display.norm === "shared" ? shared : rangeOf([map.values], display.clip, method.signed);
       paintMap(cell.canvas, image, map, {...display, ...range});
       const name = className(run, map.targetClass, map.targetName);

@@ -40,9 +40,12 @@ export function paintMap(canvas, probe, map, {table, lo, hi, opacity}) {
   ctx.globalAlpha = 1;
 }
 
-/** A canvas sized to show an image of `width`×`height` at `side` CSS pixels wide. */
+/** A canvas for an image of `width`×`height`: at most `side` pixels wide, at the image's
+ * own resolution when smaller (the stylesheet scales it up, pixelated). Fewer pixels
+ * make drawing and compositing a large grid cheaper. */
 export function mapCanvas(width, height, side, className) {
-  return el("canvas", {class: className, width: side, height: Math.round((side * height) / width)});
+  const pixels = Math.min(side, width);
+  return el("canvas", {class: className, width: pixels, height: Math.round((pixels * height) / width)});
 }
 
 /** A colour bar: the gradient of `table`, with end (and, when signed, centre) labels. */
