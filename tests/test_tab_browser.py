@@ -368,6 +368,10 @@ def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):
     after = heads()
     assert after[0] != before[0], "the slider's column follows the newest checkpoint"
     assert set(before[1:]) < set(after[1:])
+    frame.wait_for_function(QUALITY_READY, timeout=30000, polling=20)
+    badges = frame.eval_on_selector_all("#picasso-grid .cell.focus .badge.drift", "nodes => nodes.map(n => n.textContent)")
+    assert len(badges) == PROBES and all(re.fullmatch(r"ρ -?\d\.\d\d", text) for text in badges), \
+        "the new checkpoint's quality badges are missing"
     fetched = frame.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     mapsets = [name for name in fetched if "/mapset?" in name]
     assert mapsets and len(mapsets) == len(set(mapsets)), "a checkpoint's maps were fetched twice"

@@ -29,7 +29,6 @@ export class Controls {
     this.clip = select("clip", "clip", Number);
     setOptions(this.clip, CLIPS.map((p) => ({value: p, label: p === 100 ? "none (max |v|)" : `${p}th pct of |v|`})), 99);
     this.sort = select("sort", "sort");
-    this.sort.title = "at the slider's step, worst first";
     this.syncSort([], "");
     this.opacity = el("input", {id: "opacity", type: "range", min: 0, max: 1, step: 0.05,
       oninput: () => set({opacity: Number(this.opacity.value)})});
@@ -98,6 +97,8 @@ export class Controls {
   syncSort(names, sort) {
     setOptions(this.sort, [{value: "", label: "probe order"},
       ...names.map((name) => ({value: name, label: worstLabel(name)}))], names.includes(sort) ? sort : "");
+    this.sort.disabled = !names.length;
+    this.sort.title = names.length ? "by the metric's value at the slider's step, worst first" : "no quality metrics logged";
   }
 
   /** One checkbox per step; checked = shown as a column. */
