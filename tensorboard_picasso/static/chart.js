@@ -1,11 +1,13 @@
 /** Small line charts on a canvas: values over checkpoint steps, with gaps where a value
- * is missing, the y range's end labels, the first and last step, and a marker line. */
+ * is missing, labels at the y range's ends (and 0), the first and last step, and a
+ * dashed marker line. */
 
 import {el} from "./dom.js";
 
 const FONT = "10px Roboto, Arial, sans-serif";
 const GRID = "#e0e0e0";
 const MUTED = "#757575";
+const MARKER = "#bdbdbd";
 const PAD = {left: 24, right: 6, top: 6, bottom: 14}; // CSS px around the plot
 
 /** A canvas of `width`×`height` CSS px, with backing pixels for the screen's density. */
@@ -55,7 +57,7 @@ export function lineChart(canvas, {steps, lines, marker, label}) {
   if (last !== first) ctx.fillText(label(last), width - PAD.right, height);
 
   if (steps.includes(marker)) {
-    ctx.strokeStyle = "#bdbdbd";
+    ctx.strokeStyle = MARKER;
     ctx.setLineDash([2, 2]);
     ctx.beginPath();
     ctx.moveTo(Math.round(x(marker)) + 0.5, PAD.top);

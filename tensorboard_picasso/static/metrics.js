@@ -62,24 +62,20 @@ export function fixed(value, signed = false) {
   return signed && text !== "0.00" && value > 0 ? `+${text}` : text;
 }
 
-/** The badges of one grid cell ({kind, text, title}): drift vs the previous checkpoint,
- * and faithfulness (insertion − deletion AUC, or whichever of them was logged). */
+/** The badges of one grid cell ({kind, text, title}), for the metrics logged: drift vs
+ * the previous checkpoint, and faithfulness as insertion − deletion AUC. */
 export function cellBadges(metrics, step, image) {
-  const has = (name) => !!metrics.metrics[name];
   const at = (name) => valueAt(metrics, name, step, image);
   const badges = [];
-  if (has("drift_previous")) {
-    badges.push({kind: "drift", text: `ρ ${fixed(at("drift_previous"))}`,
-      title: `drift vs previous: Spearman ρ ${fixed(at("drift_previous"))} with the previous checkpoint's map`});
+  if (metrics.metrics.drift_previous) {
+    const rho = fixed(at("drift_previous"));
+    badges.push({kind: "drift", text: `ρ ${rho}`,
+      title: `drift vs previous: Spearman ρ ${rho} with the previous checkpoint's map`});
   }
-  const [del, ins] = [at("deletion_auc"), at("insertion_auc")];
-  if (has("deletion_auc") && has("insertion_auc")) {
+  if (metrics.metrics.deletion_auc && metrics.metrics.insertion_auc) {
+    const [del, ins] = [at("deletion_auc"), at("insertion_auc")];
     badges.push({kind: "faith", text: `ins−del ${fixed(del === null || ins === null ? null : ins - del, true)}`,
       title: `faithfulness: insertion AUC ${fixed(ins)} − deletion AUC ${fixed(del)} (higher = more faithful)`});
-  } else if (has("deletion_auc") || has("insertion_auc")) {
-    const name = has("deletion_auc") ? "deletion_auc" : "insertion_auc";
-    badges.push({kind: "faith", text: `${name.slice(0, 3)} ${fixed(at(name))}`,
-      title: `${METRICS[name].label} ${fixed(at(name))} (${METRICS[name].caption})`});
   }
   return badges;
 }
