@@ -118,8 +118,6 @@ class PicassoPlugin(base_plugin.TBPlugin):
 
     def __init__(self, context):
         self._provider = context.data_provider
-        self._static_files = frozenset(
-            name for name in os.listdir(STATIC_DIR) if _STATIC_NAME.match(name))
         self._series = {}   # (experiment, run, tag) -> [BlobSequenceDatum]
         self._blobs = _LruCache(max_bytes=256 * 2**20)
 
@@ -348,7 +346,9 @@ class PicassoPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_static(self, request):
         name = request.path.rsplit("/static/", 1)[-1]
-        if name not in self._static_files:
+        # the allowlist: plain names (no separators, one dot) of files in STATIC_DIR
+        if not _STATIC_NAME.match(name) or not os.path.isfile(os.path.join(STATIC_DIR,
+                                                                           name)):
             raise BadRequest(f"no static file {name[:60]!r}", 404)
         with open(os.path.join(STATIC_DIR, name), "rb") as f:
             return f.read(), _CONTENT_TYPES[name.rsplit(".", 1)[1]]
