@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import os
 import re
+import threading
 
 from tensorboard import plugin_util
 from tensorboard.backend import http_util
@@ -29,29 +30,35 @@ _ALL_SAMPLES = 1 << 31  # downsample is required; TensorBoard's "all" is a large
 
 
 class _LruCache:
-    """A dict bounded by the total size of its values, least recently used out first."""
+    """A thread-safe dict bounded by the total size of its values, least recently used
+    out first (TensorBoard serves requests from several threads)."""
 
     def __init__(self, max_bytes):
         self._items = collections.OrderedDict()
         self._sizes = {}
         self._bytes = 0
         self._max_bytes = max_bytes
+        self._lock = threading.Lock()
 
     def get(self, key):
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        return None
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
 
     def put(self, key, value, size):
         if size > self._max_bytes // 4:
             return
-        self._items[key] = value
-        self._sizes[key] = size
-        self._bytes += size
-        while self._bytes > self._max_bytes:
-            old, _ = self._items.popitem(last=False)
-            self._bytes -= self._sizes.pop(old)
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._sizes[key] = size
+            self._bytes += size
+            while self._bytes > self._max_bytes:
+                old, _ = self._items.popitem(last=False)
+                self._bytes -= self._sizes.pop(old)
 
 
 class BadRequest(Exception):
@@ -120,6 +127,8 @@ class PicassoPlugin(base_plugin.TBPlugin):
         self._provider = context.data_provider
         self._series = {}   # (experiment, run, tag) -> [BlobSequenceDatum]
         self._blobs = _LruCache(max_bytes=256 * 2**20)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=8, thread_name_prefix="picasso-read")  # concurrent provider reads
 
     def get_plugin_apps(self):
         return {
@@ -192,7 +201,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
             data = self._provider.read_blob(plugin_util.context(request.environ),
                                             blob_key=reference.blob_key)
             value = decode(data)
-            self._blobs.put(key, value, getattr(value, "nbytes", len(data)))
+            self._blobs.put(key, value, len(data))
         return value
 
     def _json_blob(self, request, reference):
@@ -259,13 +268,22 @@ class PicassoPlugin(base_plugin.TBPlugin):
             "application/json"
 
     def _maps(self, request, run, method, step, target):
-        """(header, decoded maps (N, T, H, W)) of a checkpoint, `target` checked."""
-        values, header = self._map_header(request, run, method, step)
+        """(header, decoded maps (N, T, H, W)) of a checkpoint, `target` checked.
+
+        Uncached, the header and the block are read concurrently: one round trip."""
+        values = self._datum(request, run, fmt.map_tag(method), step)
+        key = (values[1].blob_key, "maps")
+        maps = self._blobs.get(key)
+        header_read = self._pool.submit(self._json_blob, request, values[0])
+        if maps is None:
+            block = self._provider.read_blob(plugin_util.context(request.environ),
+                                             blob_key=values[1].blob_key)
+            maps = fmt.decode_map_block(block, header_read.result())
+            self._blobs.put(key, maps, maps.nbytes)
+        header = header_read.result()
         count = len(header["targets"][0])
         if not 0 <= target < count:
             raise BadRequest(f"target={target} is out of range 0..{count - 1}", 404)
-        maps = self._blob(request, values[1], "maps",
-                          functools.partial(fmt.decode_map_block, header=header))
         return header, maps
 
     def _map_body(self, header, maps, names, image, target):
@@ -309,8 +327,8 @@ class PicassoPlugin(base_plugin.TBPlugin):
         if data is None:
             raise BadRequest(f"run {run!r} has no Picasso series "
                              f"{fmt.map_tag(method)!r}", 404)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            headers = list(pool.map(lambda d: self._json_blob(request, d.values[0]), data))
+        headers = list(self._pool.map(lambda d: self._json_blob(request, d.values[0]),
+                                      data))
         per_step = [h.get("metrics") or {} for h in headers]
         metrics = {}
         for name in sorted({name for step in per_step for name in step}):
