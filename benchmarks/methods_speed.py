@@ -71,7 +71,7 @@ def bench(label, model, size, occlusion):
 
     report(f"{label}: saliency (16 images) / one forward+backward",
            ratio(lambda: Saliency().compute(explainable, images, targets),
-                 forward_backward_limit(model, images), repeats=10), 1.10)
+                 forward_backward_limit(model, images), repeats=30), 1.10)
 
     steps = 16
     ig = IntegratedGradients(steps=steps, batch_size=PROBES * 4)
