@@ -1,14 +1,16 @@
 """tensorboard-picasso: explanation maps of probe images at every checkpoint, in TensorBoard.
 
-The training side (`PicassoCallback`, `log_explanations`) needs TensorFlow and is imported
-lazily, so the TensorBoard side (`plugin`, `summary.format`) works without it.
+The training side (`PicassoCallback`, `ExplanationLogger`, `log_explanations`) needs
+TensorFlow and is imported lazily, so the TensorBoard side (`plugin`, `summary.format`)
+works without it.
 """
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "PicassoCallback": "tensorboard_picasso.callback",
-    "log_explanations": "tensorboard_picasso.callback",
+    "ExplanationLogger": "tensorboard_picasso.logger",
+    "log_explanations": "tensorboard_picasso.logger",
 }
 
 
