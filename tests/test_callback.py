@@ -240,3 +240,28 @@ def test_nan_model_mid_training_skips_round_with_warning(tmp_path):
         model.fit(x, y, epochs=2, verbose=0, callbacks=[
             keras.callbacks.LambdaCallback(on_epoch_end=poison), callback])
     assert any("not logged" in str(w.message) for w in caught)
+
+
+def test_tf_summary_style_ops_write_what_the_plugin_reads(tmp_path):
+    from tensorboard_picasso import summary
+    from tensorboard_picasso.methods import IntegratedGradients
+
+    model = small_cnn(classes=3)
+    x, y = bar_images(3)
+    explanation = IntegratedGradients(steps=8).explain(model, x)
+    writer = tf.summary.create_file_writer(str(tmp_path / "picasso"))
+    with writer.as_default():
+        assert summary.probe_images(x, y, CLASS_NAMES, step=0)
+        assert summary.explanation(explanation, step=0)            # registered: signed
+        assert summary.occlusion(explanation.maps, explanation.targets, step=0)
+        assert summary.probabilities([[0, 1]] * 3, [[0.6, 0.3]] * 3, step=0)
+    writer.close()
+    assert not summary.saliency(explanation.maps, explanation.targets, step=0)  # no writer
+    with tensorboard_wsgi(tmp_path, "false") as client:
+        _, entry = index_steps(client.get("/data/plugin/picasso/index").get_json())
+        signed = {m["method"]: m["signed"] for m in entry["methods"]}
+        assert signed == {"integrated_gradients": True, "occlusion": True}
+        body = client.get("/data/plugin/picasso/map?run=picasso&method="
+                          "integrated_gradients&step=0&image=2").get_json()
+    truth = explanation.maps[2, 0]
+    assert np.abs(decode(body) - truth).max() <= 1e-4 * (truth.max() - truth.min())
