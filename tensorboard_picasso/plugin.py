@@ -172,10 +172,11 @@ class PicassoPlugin(base_plugin.TBPlugin):
                 self._series[(eid, run_name, tag_name)] = data
         return references
 
-    def _series_data(self, request, run, tag, step=None):
-        """The datums of (run, tag), from the cache unless `step` is not in it yet."""
+    def _series_data(self, request, run, tag, step=None, fresh=False):
+        """The datums of (run, tag), from the cache unless `fresh` or `step` is not in
+        it yet."""
         key = (plugin_util.experiment_id(request.environ), run, tag)
-        data = self._series.get(key)
+        data = None if fresh else self._series.get(key)
         if data is None or (step is not None and all(d.step != step for d in data)):
             data = self._read_references(request, run, tag).get(run, {}).get(tag)
         if data is None:
@@ -201,7 +202,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
             data = self._provider.read_blob(plugin_util.context(request.environ),
                                             blob_key=reference.blob_key)
             value = decode(data)
-            self._blobs.put(key, value, len(data))
+            self._blobs.put(key, value, getattr(value, "nbytes", len(data)))
         return value
 
     def _json_blob(self, request, reference):
@@ -272,14 +273,9 @@ class PicassoPlugin(base_plugin.TBPlugin):
 
         Uncached, the header and the block are read concurrently: one round trip."""
         values = self._datum(request, run, fmt.map_tag(method), step)
-        key = (values[1].blob_key, "maps")
-        maps = self._blobs.get(key)
         header_read = self._pool.submit(self._json_blob, request, values[0])
-        if maps is None:
-            block = self._provider.read_blob(plugin_util.context(request.environ),
-                                             blob_key=values[1].blob_key)
-            maps = fmt.decode_map_block(block, header_read.result())
-            self._blobs.put(key, maps, maps.nbytes)
+        maps = self._blob(request, values[1], "maps", lambda block: fmt.decode_map_block(
+            block, header_read.result()))
         header = header_read.result()
         count = len(header["targets"][0])
         if not 0 <= target < count:
@@ -322,11 +318,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
     def _serve_metrics(self, request):
         """Quality metrics of one method over all steps, per image and as the mean."""
         run, method = _str_arg(request, "run"), _str_arg(request, "method")
-        data = self._read_references(request, run, fmt.map_tag(method)).get(run, {}).get(
-            fmt.map_tag(method))
-        if data is None:
-            raise BadRequest(f"run {run!r} has no Picasso series "
-                             f"{fmt.map_tag(method)!r}", 404)
+        data = self._series_data(request, run, fmt.map_tag(method), fresh=True)
         headers = list(self._pool.map(lambda d: self._json_blob(request, d.values[0]),
                                       data))
         per_step = [h.get("metrics") or {} for h in headers]
@@ -339,8 +331,7 @@ class PicassoPlugin(base_plugin.TBPlugin):
         sanity = {"threshold": SANITY_THRESHOLD, "latest_drift_untrained": latest,
                   "flagged": latest is not None and latest >= SANITY_THRESHOLD}
         return {"run": run, "method": method, "steps": [d.step for d in data],
-                "metrics": metrics,
-                "sanity": sanity}, "application/json"
+                "metrics": metrics, "sanity": sanity}, "application/json"
 
     @_route
     def _serve_predictions(self, request):

@@ -97,7 +97,6 @@ def test_bad_metric_settings(tmp_path, kwargs, message):
 
 
 def test_masks_must_match_probe_images(tmp_path):
-    import keras
     from models import small_cnn
 
     x, y = bar_images(4)

@@ -10,8 +10,7 @@ from tensorboard.compat.proto import event_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from tensorboard_picasso.logger import log_explanations
-from tensorboard_picasso.summary import format as fmt
-from tensorboard_picasso.summary.pb import metadata_proto, record_pb
+from tensorboard_picasso.summary.pb import record_pb
 
 from conftest import CLASS_NAMES, EPOCHS, PROBE_COUNT
 from models import small_cnn

@@ -60,7 +60,7 @@ class Faithfulness:
             return gaussian_blur(images, sigma=max(images.shape[1:3]) / 16)
         return np.full(images.shape, self.fill, dtype=np.float32)
 
-    def curves(self, model, images, maps, classes, insert):
+    def curves(self, model, images, fills, maps, classes, insert):
         """p_c along the curve: (N, K + 1) for maps (N, H, W) of classes (N,)."""
         n = len(images)
         flat = maps.reshape(n, -1)
@@ -68,7 +68,7 @@ class Faithfulness:
         ranks = np.empty_like(order)
         np.put_along_axis(ranks, order, np.arange(flat.shape[1])[None], axis=1)
         run = compiled(model, "faithfulness_curve", _curve_probabilities)
-        constants = [tf.constant(a) for a in (images, self._fills(images),
+        constants = [tf.constant(a) for a in (images, fills,
                                               ranks.astype(np.float32),
                                               classes.astype(np.int64))]
         total = n * (self.steps + 1)
@@ -83,7 +83,8 @@ class Faithfulness:
 
     def auc(self, model, images, maps, classes):
         """{"deletion_auc": (N,), "insertion_auc": (N,)} for maps (N, H, W)."""
-        return {f"{kind}_auc": np.trapezoid(self.curves(model, images, maps, classes,
+        fills = self._fills(images)
+        return {f"{kind}_auc": np.trapezoid(self.curves(model, images, fills, maps, classes,
                                                         kind == "insertion"),
                                             dx=1.0 / self.steps, axis=1)
                 for kind in ("deletion", "insertion")}

@@ -7,8 +7,8 @@ window is filled (constant, per-image mean, or a blurred copy of the image) givi
 
 is recorded for the target class c (probabilities, see model.py); with `score="logit"` it
 is the drop of the target logit f_c (the gradient methods' score), which stays informative
-where a confident model's probabilities saturate at 1.0 in float32 and every drop is 0. Each pixel's value is the
-mean drop over the windows that cover it:
+where a confident model's probabilities saturate at 1.0 in float32 and every drop is 0.
+Each pixel's value is the mean drop over the windows that cover it:
 
     map(i, j) = sum_p drop_p * [ (i, j) in window p ] / #{p : (i, j) in window p}
 
@@ -17,7 +17,7 @@ steps of `stride`; a last position flush with the far edge is added when the str
 pixels uncovered, so every pixel has a value. The coarse per-window drops (the grid) come
 from `Occlusion.drops`.
 
-Occluded copies of all probe images are built on the fly inside one tf.function from
+Occluded copies of all probe images are built on the fly (one XLA-fused op) from
 (image index, window index) pairs and pushed through the model `batch_size` at a time, so
 memory stays at one batch of occluded images whatever the probe set size.
 """
@@ -187,8 +187,9 @@ class Occlusion(ExplanationMethod):
         windows = len(window_rows)
         run = compiled(model, ("occluded", self.score),
                        lambda m: _occluded_scores(m, self.score))
-        constants = [tf.constant(a) for a in (images, self._fills(images).astype(np.float32),
-                                              window_rows, window_cols, targets)]
+        fills = self._fills(images).astype(np.float32)
+        constants = [tf.constant(a) for a in (images, fills, window_rows, window_cols,
+                                              targets)]
         occluded = np.empty((n * windows, targets.shape[1]), dtype=np.float32)
         for start in range(0, n * windows, self.batch_size):
             item = np.arange(start, min(start + self.batch_size, n * windows))

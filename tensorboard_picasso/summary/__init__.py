@@ -7,6 +7,9 @@ TensorFlow; the tf.summary-style ops in `ops` do and are imported lazily from he
 from tensorboard_picasso.summary.pb import (explanation_pb, gradcam_pb, occlusion_pb,
                                             probabilities_pb, probes_pb, saliency_pb)
 
+__all__ = ["explanation_pb", "gradcam_pb", "occlusion_pb", "probabilities_pb", "probes_pb",
+           "saliency_pb", "explanation", "gradcam", "occlusion", "probabilities",
+           "probe_images", "saliency"]
 _OPS = ("explanation", "gradcam", "occlusion", "probabilities", "probe_images", "saliency")
 
 
