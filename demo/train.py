@@ -11,7 +11,7 @@ run plus the Picasso callback on the same ``log_dir`` (it writes
 The tank runs share their probe set: 16 scenes with the confound broken
 (tanks under a bright sky, no tank under a dark one), so the two runs can be
 compared image by image in the Picasso tab. After training, the summary
-measures with :func:`tensorboard_picasso.metrics.shortcut_share` how much of
+measures with :func:`tensorboard_picasso.quality.measures.shortcut_share` how much of
 each final model's attribution lies on the background rather than the object.
 """
 
@@ -131,11 +131,11 @@ def background_shares(model, images, masks):
     """Mean background share of positive attribution, per method.
 
     Maps of the predicted class, from the library's methods; background share
-    = 1 - :func:`~tensorboard_picasso.metrics.shortcut_share` with the object
+    = 1 - :func:`~tensorboard_picasso.quality.measures.shortcut_share` with the object
     masks. Images whose map has no positive value are left out (NaN).
     """
     from tensorboard_picasso.methods import as_explainable
-    from tensorboard_picasso.metrics import shortcut_share
+    from tensorboard_picasso.quality.measures import shortcut_share
 
     explainable = as_explainable(model)  # one wrapper: its tf.functions are reused
     shares = {}

@@ -23,7 +23,7 @@ import tensorflow as tf
 from tensorboard_picasso import methods as methods_lib
 from tensorboard_picasso.methods.base import check_positive_int
 from tensorboard_picasso.methods.targets import check_labels
-from tensorboard_picasso.quality import QualityTracker, check_metrics
+from tensorboard_picasso.quality.tracker import QualityTracker, check_metrics
 from tensorboard_picasso.summary import format as fmt
 from tensorboard_picasso.summary import ops
 

@@ -20,7 +20,7 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from tensorboard_picasso.metrics import SANITY_THRESHOLD
+from tensorboard_picasso.quality import verdicts
 from tensorboard_picasso.summary import format as fmt
 
 STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
@@ -103,12 +103,6 @@ def _class_name(names, index):
     """The name of class `index`, or None without (enough) class names."""
     return names[index] if names and index is not None and 0 <= index < len(names) \
         else None
-
-
-def _mean(values):
-    """Mean of the non-null values, or None."""
-    finite = [v for v in values or () if v is not None]
-    return sum(finite) / len(finite) if finite else None
 
 
 def _str_arg(request, name):
@@ -325,11 +319,8 @@ class PicassoPlugin(base_plugin.TBPlugin):
         metrics = {}
         for name in sorted({name for step in per_step for name in step}):
             images = [step.get(name) for step in per_step]
-            metrics[name] = {"images": images, "mean": [_mean(v) for v in images]}
-        untrained = metrics.get("drift_untrained", {}).get("mean", [])
-        latest = next((v for v in reversed(untrained) if v is not None), None)
-        sanity = {"threshold": SANITY_THRESHOLD, "latest_drift_untrained": latest,
-                  "flagged": latest is not None and latest >= SANITY_THRESHOLD}
+            metrics[name] = {"images": images, "mean": [verdicts.mean(v) for v in images]}
+        sanity = verdicts.sanity(metrics.get("drift_untrained", {}).get("mean", []))
         return {"run": run, "method": method, "steps": [d.step for d in data],
                 "metrics": metrics, "sanity": sanity}, "application/json"
 

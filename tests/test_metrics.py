@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tensorboard_picasso.metrics import shortcut_share
+from tensorboard_picasso.quality.measures import shortcut_share
 
 
 def test_share_matches_definition():

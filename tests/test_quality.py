@@ -5,9 +5,9 @@ import pytest
 
 from tensorboard_picasso import PicassoCallback
 from tensorboard_picasso.methods import Saliency
-from tensorboard_picasso.methods.faithfulness import Faithfulness
+from tensorboard_picasso.quality.faithfulness import Faithfulness
 from tensorboard_picasso.methods.model import ExplainableModel
-from tensorboard_picasso.metrics import rank_correlation
+from tensorboard_picasso.quality.measures import rank_correlation
 
 from conftest import EPOCHS, bar_images
 from models import linear_logits_model

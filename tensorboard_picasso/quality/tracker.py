@@ -6,7 +6,7 @@ For each map method and each probe image (first target's map):
 * drift_untrained: the same with the first round's map (the untrained model when the
   callback logs before training): the model-randomisation sanity check of Adebayo et al.
   (2018). A method whose maps stay correlated with the untrained model's (mean >=
-  SANITY_THRESHOLD at the latest checkpoint) does not depend on what the model learned;
+  verdicts.SANITY_THRESHOLD at the latest checkpoint) does not depend on what the model learned;
 * deletion_auc / insertion_auc: see methods/faithfulness.py (low / high is faithful);
 * shortcut_share: share of positive attribution inside the user's mask (metrics.py).
 
@@ -16,11 +16,11 @@ scalar `picasso/<method>/<metric>` beside the loss).
 
 import numpy as np
 
-from tensorboard_picasso.metrics import SANITY_THRESHOLD, rank_correlation, shortcut_share
-from tensorboard_picasso.methods.faithfulness import Faithfulness
+from tensorboard_picasso.quality.measures import rank_correlation, shortcut_share
+from tensorboard_picasso.quality.faithfulness import Faithfulness
 
 QUALITY_METRICS = ("drift", "faithfulness", "shortcut")
-__all__ = ["QUALITY_METRICS", "SANITY_THRESHOLD", "QualityTracker", "check_metrics"]
+__all__ = ["QUALITY_METRICS", "QualityTracker", "check_metrics"]
 
 
 def check_metrics(metrics, masks):
