@@ -1,4 +1,4 @@
-"""One logging round: probe set -> methods -> summary ops, with validation up front.
+"""One logging round: probe set -> methods -> quality -> one event, with validation up front.
 
 `ExplanationLogger` is what `PicassoCallback` drives on its schedule, and what a custom
 training loop uses directly:
@@ -10,51 +10,105 @@ training loop uses directly:
             logger.log(step)
     logger.close()
 
-It writes into `<log_dir>/picasso`, a run of its own beside Keras' train/validation runs.
+It writes into `<log_dir>/picasso`, a run of its own beside Keras' train/validation runs,
+with TensorBoard's TF-free event writer (writers.py): no TensorFlow is needed, so it works
+for Keras on JAX or PyTorch and for plain PyTorch models (tensorboard_picasso.torch).
+
+A round: one clean forward pass (probabilities, shared by target resolution, occlusion and
+the metrics), each method's maps, their quality (quality/), then ONE event holding the
+predictions, every method's maps and the scalars, so TensorBoard sees a round whole or not
+at all. A round that fails (a method raising, out of memory, a full disk) is lost, not
+half-written: the logger warns with the count and training goes on.
 """
 
+from __future__ import annotations
+
+import dataclasses
 import os
 import time
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from tensorboard_picasso import methods as methods_lib
+from tensorboard_picasso.history import RunHistory
 from tensorboard_picasso.methods.base import check_positive_int
-from tensorboard_picasso.methods.targets import check_labels
+from tensorboard_picasso.methods.context import ProbeSet, RoundContext
+from tensorboard_picasso.methods.memory import DEFAULT_MEMORY_BOUND, parse_memory_bound
+from tensorboard_picasso.methods.targets import TargetSpec, check_labels
+from tensorboard_picasso.methods.value_range import check_value_range
+from tensorboard_picasso.quality import verdicts
 from tensorboard_picasso.quality.tracker import QualityTracker, check_metrics
-from tensorboard_picasso.summary import format as fmt
-from tensorboard_picasso.summary import ops
+from tensorboard_picasso.summary import codec, layout, pb, records
+from tensorboard_picasso.writers import EventFileWriter, RoundWriter
 
-RUN_NAME = "picasso"
 DEFAULT_METHODS = ("occlusion", "saliency")
-COST_TAG = "picasso/seconds_per_round"
-QUALITY_COST_TAG = "picasso/quality_seconds_per_round"
+# a round's probabilities vary across probe images by less than this: the model's output
+# does not depend on its input (e.g. BatchNorm statistics early in training)
+CONSTANT_OUTPUT_SPREAD = 1e-5
+
+ARGUMENTS_DOC = """
+      labels: true class of each probe image: (N,) class indices, or (N, classes)
+        one-hot rows; optional (taken from `y` when `images` is a dataset).
+      class_names: one name per class (strings), shown in the tab; optional.
+      methods: method names ("occlusion", "saliency", "smoothgrad",
+        "integrated_gradients", "gradcam", or registered ones) or configured method
+        objects such as `Occlusion(window=8, fill="blur")`. Default: occlusion, saliency.
+      target: which classes to map per image: "predicted", "label", a class index,
+        "topK" (e.g. "top3"), or a list of these (their union, each class once).
+        Default: ("predicted", "label") with labels (the true class's map is logged too
+        where the model is wrong), else "predicted".
+      preprocess: differentiable function images -> model inputs (Picasso's model hook);
+        maps are computed w.r.t. the raw images.
+      output: index or name of the class-score output of a multi-output model.
+      batch_size: copies per forward pass for every method (overrides the memory bound).
+      top_k: how many top classes (and probabilities) to log per image (>= 1).
+      max_images: how many probe images to take from a dataset (default 16).
+      value_range: (low, high) pixel values the model expects, for occlusion fills,
+        SmoothGrad noise and the IG baseline; default inferred from the model's first
+        layer (Rescaling, Normalization, integer input) and the probes.
+      display_range: (low, high) of pixel values shown black..white in the probe PNGs;
+        default the value range.
+      metrics: quality metrics per round: "drift", "faithfulness", "shortcut" (needs
+        masks); default drift and faithfulness, () for none.
+      masks: (N, H, W) masks of the object in each probe image, booleans or numbers in
+        [0, 1]; turn on the "shortcut" metric.
+      faithfulness_steps: K, the points of the deletion/insertion curves (default 8).
+      faithfulness_every: score faithfulness every k-th round only (default 1).
+      memory_limit: bytes (or a string such as "1GB") that a method's batch may use above
+        the model; batches are sized from it, and halved on an out-of-memory error.
+"""
 
 
-def probe_set_from(images, labels, max_images):
-    """(images, labels) from an array or from a tf.data.Dataset of (x[, y]) batches."""
-    if isinstance(images, tf.data.Dataset):
+def probe_set_from(images: Any, labels: Any, max_images: int) -> tuple[Any, Any]:
+    """(images, labels) from an array, or from a tf.data.Dataset of batched or unbatched
+    x or (x, y) elements (the first `max_images` images)."""
+    if type(images).__module__.startswith("tensorflow") and hasattr(images, "element_spec"):
         xs, ys = [], []
         for element in images:
             x, y = (element[0], element[1]) if isinstance(element, (tuple, list)) \
                 else (element, None)
-            xs.append(np.asarray(x))
+            x = np.asarray(x)
+            if x.ndim == 3:              # an unbatched dataset: one image per element
+                x = x[None]
+                y = None if y is None else np.asarray(y)[None]
+            xs.append(x)
             if y is not None:
                 ys.append(np.asarray(y))
             if sum(len(b) for b in xs) >= max_images:
                 break
         if not xs:
             raise ValueError("images is an empty tf.data.Dataset; pass a dataset that "
-                             "yields image batches (x) or (x, y)")
+                             "yields images x or (x, y), batched or not")
         images = np.concatenate(xs)[:max_images]
         if labels is None and ys:
             labels = np.concatenate(ys)[:max_images]
     return images, labels
 
 
-def check_class_names(class_names):
+def check_class_names(class_names: object) -> list[str] | None:
     if class_names is None:
         return None
     if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
@@ -62,37 +116,50 @@ def check_class_names(class_names):
     return list(class_names)
 
 
+@dataclasses.dataclass
+class RoundReport:
+    """What one `log` call did: seconds spent, whether the round reached the log, the
+    seconds per method and for the quality metrics."""
+
+    step: int
+    seconds: float
+    written: bool
+    method_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    quality_seconds: float = 0.0
+    setup_seconds: float = 0.0      # of `seconds`, one-time tracing and compiling
+    constant_output: bool = False
+
+
 class ExplanationLogger:
-    """Explains a fixed probe set with several methods and logs each round.
+    __doc__ = f"""Explains a fixed probe set with several methods and logs each round.
 
     Args:
       log_dir: the TensorBoard log directory; writes go to `<log_dir>/picasso`.
-      model: the Keras classifier (None to bind later with `bind(model)`).
-      images: probe images (N, H, W, C), or a tf.data.Dataset of (x[, y]) batches.
-      labels: true class indices (N,) or one-hot rows, optional.
-      class_names: one name per class, optional.
-      methods: method names or configured method objects; default occlusion + saliency.
-      target: "predicted", "label", a class index or "topK" (one map per class).
-      preprocess: differentiable function images -> model inputs (Picasso's model hook).
-      output: which output holds the class scores, for multi-output models.
-      batch_size: images per forward pass for every method (their memory bound);
-        None keeps each method's own setting.
-      top_k: how many top classes to log per image.
-      max_images: cap on probe images taken from a Dataset.
-      display_range: (low, high) of image values for the probe PNGs; default min..max.
-      metrics: quality metrics per round (see quality.py): "drift", "faithfulness",
-        "shortcut"; default drift and faithfulness, () for none.
-      masks: (N, H, W) masks of the object in each probe image; turns on "shortcut".
-      faithfulness_steps: points of the deletion/insertion curves.
+      model: the classifier: a Keras 3 model (any Keras backend), or a torch.nn.Module
+        taking (N, H, W, C) images through `preprocess` (see tensorboard_picasso.torch);
+        None to bind later with `bind(model)`.
+      images: probe images (N, H, W, C), or a tf.data.Dataset of x or (x, y) elements.
+{ARGUMENTS_DOC}      writer: where rounds go (writers.py); default a TF-free event file in
+        `<log_dir>/picasso`.
+      progress: called as progress(method, done, total) while a method runs (batches).
     """
 
-    def __init__(self, log_dir, model, images, labels=None, class_names=None, methods=None,
-                 target="predicted", preprocess=None, output=None, batch_size=None,
-                 top_k=5, max_images=16, display_range=None, metrics=None, masks=None,
-                 faithfulness_steps=16):
+    def __init__(self, log_dir: str | os.PathLike, model: Any, images: Any,
+                 labels: Any = None, class_names: Sequence[str] | None = None,
+                 methods: Sequence[Any] | None = None, target: TargetSpec | None = None,
+                 preprocess: Callable[[Any], Any] | None = None,
+                 output: int | str | None = None, batch_size: int | None = None,
+                 top_k: int = 5, max_images: int = 16,
+                 value_range: tuple[float, float] | None = None,
+                 display_range: tuple[float, float] | None = None,
+                 metrics: Sequence[str] | None = None, masks: Any = None,
+                 faithfulness_steps: int = 8, faithfulness_every: int = 1,
+                 memory_limit: int | str = DEFAULT_MEMORY_BOUND,
+                 writer: RoundWriter | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
         if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir):
             raise ValueError(f"log_dir must be a directory path, got {log_dir!r}")
-        self.run_dir = os.path.join(os.fspath(log_dir), RUN_NAME)
+        self.run_dir = os.path.join(os.fspath(log_dir), layout.RUN_NAME)
         self.images, self.labels = probe_set_from(
             images, labels, check_positive_int(max_images, "max_images"))
         self.class_names = check_class_names(class_names)
@@ -105,137 +172,175 @@ class ExplanationLogger:
             for method in self.methods:
                 if hasattr(method, "batch_size"):
                     method.batch_size = batch_size
-        self.target = methods_lib.validate_target(target, has_labels=labels is not None
-                                                  or self.labels is not None)
+        has_labels = self.labels is not None
+        self.target = target if target is not None else (
+            ("predicted", "label") if has_labels else "predicted")
+        methods_lib.validate_target(self.target, has_labels=has_labels)
         self.preprocess = preprocess
         self.output = output
-        self.batch_size = batch_size or 256
         self.top_k = check_positive_int(top_k, "top_k")
-        self.display_range = display_range
+        self.value_range = check_value_range(value_range, "value_range")
+        self.display_range = check_value_range(display_range, "display_range")
+        self.memory_bound = parse_memory_bound(memory_limit)
         self.quality = QualityTracker(check_metrics(metrics, masks), masks,
-                                      faithfulness_steps, self.batch_size)
-        self.model = None
-        self._writer = None
+                                      faithfulness_steps, faithfulness_every)
+        self.writer = writer if writer is not None else EventFileWriter(self.run_dir)
+        self.progress = progress
+        self.model: Any = None
+        self.probes: ProbeSet | None = None
+        self.history: RunHistory | None = None
         self._probes_written = False
-        self._warned = False
-        self._rounds = 0
+        self.rounds = 0      # rounds attempted
+        self.lost = 0        # rounds that did not reach the log
+        self.lost_reasons: list[str] = []
         if model is not None:
             self.bind(model)
 
-    def bind(self, model):
-        """Check the probe set, labels, class names and methods against `model`."""
+    def bind(self, model: Any) -> None:
+        """Check the probe set, labels, class names, methods and masks against `model`
+        (a ValueError naming the argument and the fix), and read back this run's earlier
+        rounds, if any (a resumed fit continues them)."""
         self.model = methods_lib.as_explainable(model, self.preprocess, self.output)
-        self.images = self.model.prepare(self.images)
+        self.probes = ProbeSet.create(self.model, self.images, None, self.value_range)
         classes = self.model.num_classes
         if self.labels is not None:
-            self.labels = check_labels(self.labels, len(self.images), classes)
+            self.probes.labels = check_labels(self.labels, len(self.probes.images), classes)
         if self.class_names is not None and len(self.class_names) != classes:
             raise ValueError(f"class_names has {len(self.class_names)} names but the model "
                              f"outputs {classes} classes; pass one name per class")
         methods_lib.validate_target(self.target, classes, self.labels is not None)
         for method in self.methods:
-            method.validate(self.images.shape)
-        self.quality.check_masks(self.images)
+            method.validate(self.model, self.probes)
+        self.quality.check_masks(self.probes.images)
+        self._continue_run()
 
-    # -- computing -------------------------------------------------------------------
-    def explain(self):
-        """This round's probabilities (N, classes), targets and {method: (maps, secs)}."""
-        probabilities = self.model.predict_probabilities(self.images, self.batch_size)
-        targets = methods_lib.resolve_targets(self.target, probabilities, self.labels)
-        results = {}
+    def _continue_run(self) -> None:
+        """A run logged before (a resumed fit): keep its probes and drift references."""
+        self.history = RunHistory.read(self.run_dir)
+        if self.history is None:
+            return
+        hashes = [codec.image_hash(image) for image in self.probes.images]
+        self._probes_written = self.history.probe_hashes == hashes
+        if not self._probes_written and self.history.probe_hashes:
+            warnings.warn(f"Picasso: {self.run_dir} holds rounds of other probe images; "
+                          "the new probe images are logged again and earlier steps keep "
+                          "the old ones", RuntimeWarning, stacklevel=3)
+            return
         for method in self.methods:
-            start = time.perf_counter()
-            maps = methods_lib.run_method(method, self.model, self.images, targets)
-            results[method.name] = (maps, time.perf_counter() - start)
-        return probabilities, targets, results
+            first_and_last = self.history.first_and_last_maps(method.name)
+            if first_and_last is not None:
+                self.quality.remember(method.name, *first_and_last)
 
-    def score(self, targets, results):
-        """{method: {metric: (N,)}} quality of this round's maps, and the seconds spent."""
-        start = time.perf_counter()
-        scores = {name: self.quality.score(self.model, self.images, name, maps, targets)
-                  for name, (maps, _) in results.items()}
-        return scores, time.perf_counter() - start
+    @property
+    def last_logged_step(self) -> int | None:
+        """The newest step of this run read back from its logs when binding, if any."""
+        return None if self.history is None else self.history.last_step
 
-    # -- writing -----------------------------------------------------------------------
-    def _write_round(self, step, probabilities, targets, results, scores, epoch, batch):
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(self.run_dir)
-        with self._writer.as_default():
-            if not self._probes_written:
-                ops.probe_images(self.images, self.labels, self.class_names, step=step,
-                                 value_range=self.display_range)
-            top = methods_lib.top_k(probabilities, self.top_k)
-            ops.probabilities(top.classes, top.probabilities, step=step, epoch=epoch,
-                              batch=batch)
-            for method in self.methods:
-                maps, seconds = results[method.name]
-                ops.write_record(fmt.map_record(
-                    method.name, maps, targets, method.signed, method.params(),
-                    round(seconds, 4), epoch, batch, scores[method.name]), step)
-                for metric, values in scores[method.name].items():
-                    if np.isfinite(values).any():
-                        tf.summary.scalar(f"picasso/{method.name}/{metric}",
-                                          float(np.nanmean(values)), step=step)
-        self._writer.flush()
-        self._probes_written = True
+    # -- one round -----------------------------------------------------------------------
+    def log(self, step: int, epoch: int | None = None, batch: int | None = None
+            ) -> RoundReport:
+        """Explain the probe set now and write it at `step` as one event.
 
-    def _write_cost(self, step, seconds, quality_seconds):
-        with self._writer.as_default():
-            tf.summary.scalar(COST_TAG, seconds, step=step)
-            if self.quality.metrics:
-                tf.summary.scalar(QUALITY_COST_TAG, quality_seconds, step=step)
-        self._writer.flush()
-
-    def log(self, step, epoch=None, batch=None):
-        """Explain the probe set now and write it at `step`; returns the seconds spent.
-
-        The first round raises on bad input (a clear ValueError). Later, a model gone
-        bad (NaN) skips the round with a warning, and a failure to write warns once;
-        training goes on either way.
+        Raises ValueError when the run's first round finds bad input (e.g. a model that
+        outputs NaN before training); later, any failure — a method raising, out of
+        memory, a full disk — skips the round with a warning that counts the lost rounds,
+        and training goes on.
         """
         if self.model is None:
             raise RuntimeError("bind(model) before log(step)")
         start = time.perf_counter()
+        setup_before = self.model.backend.setup_seconds
+        self.rounds += 1
         try:
-            probabilities, targets, results = self.explain()
-            scores, quality_seconds = self.score(targets, results)
-        except ValueError as err:
-            if self._rounds == 0:
+            summary, report = self._compute(step, epoch, batch)
+        except Exception as error:  # noqa: BLE001 - a failed round must not stop training
+            if self.rounds == 1 and isinstance(error, ValueError):
                 raise
-            warnings.warn(f"Picasso: step {step} not logged: {err}", RuntimeWarning,
-                          stacklevel=2)
-            return time.perf_counter() - start
-        self._rounds += 1
+            return self._lost(step, start, f"{type(error).__name__}: {error}")
         try:
-            self._write_round(step, probabilities, targets, results, scores, epoch, batch)
-            seconds = time.perf_counter() - start
-            self._write_cost(step, seconds, quality_seconds)
-        except (tf.errors.OpError, OSError) as err:
-            self._warn(f"could not write to {self.run_dir} ({err}); training goes on "
-                       "without Picasso logs")
-            self._writer = None
-            return time.perf_counter() - start
-        return seconds
+            self.writer.write(step, summary)
+        except OSError as error:
+            return self._lost(step, start, f"could not write to {self.run_dir}: {error}")
+        if self.writer.reopened and self.rounds > 1:
+            warnings.warn(f"Picasso: {self.run_dir} was removed or replaced during "
+                          f"training; step {step} and later go to a new event file",
+                          RuntimeWarning, stacklevel=2)
+        self._commit(report)
+        report.seconds = time.perf_counter() - start
+        report.setup_seconds = self.model.backend.setup_seconds - setup_before
+        return report
 
-    def _warn(self, message):
-        if not self._warned:
-            warnings.warn(f"Picasso: {message}", RuntimeWarning, stacklevel=3)
-            self._warned = True
+    def _lost(self, step: int, start: float, reason: str) -> RoundReport:
+        self.lost += 1
+        self.lost_reasons.append(f"step {step}: {reason}")
+        warnings.warn(f"Picasso: step {step} not logged ({reason}); {self.lost} of "
+                      f"{self.rounds} rounds lost so far; training goes on",
+                      RuntimeWarning, stacklevel=3)
+        return RoundReport(step, time.perf_counter() - start, written=False)
 
-    def close(self):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+    def _compute(self, step: int, epoch: int | None, batch: int | None
+                 ) -> tuple[Any, RoundReport]:
+        start = time.perf_counter()
+        context = RoundContext(self.model, self.probes, self.memory_bound, self.progress)
+        probabilities = context.probabilities
+        constant = len(probabilities) > 1 and float(
+            np.ptp(probabilities, axis=0).max()) < CONSTANT_OUTPUT_SPREAD
+        targets = methods_lib.resolve_targets(self.target, probabilities, self.probes.labels)
+        first = np.concatenate([[0], np.cumsum(targets.counts)[:-1]])
+        report = RoundReport(step, 0.0, True, constant_output=constant)
+        maps_by_method: dict[str, np.ndarray] = {}
+        for method in self.methods:
+            method_start = time.perf_counter()
+            maps_by_method[method.name] = method.run(self.model, context, targets)
+            report.method_seconds[method.name] = time.perf_counter() - method_start
+        quality_start = time.perf_counter()
+        scores = {name: self.quality.score(context, name, maps[first], targets.first())
+                  for name, maps in maps_by_method.items()}
+        report.quality_seconds = time.perf_counter() - quality_start
+        top = methods_lib.top_k(probabilities, self.top_k)
+        round_records = [records.predictions_record(top.classes, top.probabilities, epoch,
+                                                    batch, constant)]
+        if not self._probes_written or self.writer.reopened:
+            round_records.insert(0, records.probes_record(
+                self.probes.images, self.probes.labels, self.class_names,
+                self.display_range or self.probes.value_range))
+        scalars = {}
+        for method in self.methods:
+            maps = maps_by_method[method.name]
+            round_records.append(records.map_record(
+                method.name, targets.split(maps), [list(r) for r in targets.rows],
+                method.signed, method.params(), round(report.method_seconds[method.name], 4),
+                epoch, batch, scores[method.name], constant))
+            for metric, values in scores[method.name].items():
+                mean = verdicts.mean(v for v in np.asarray(values, float).tolist()
+                                     if np.isfinite(v))
+                if mean is not None:
+                    scalars[layout.metric_tag(method.name, metric)] = mean
+        scalars[layout.SECONDS_PER_ROUND_TAG] = time.perf_counter() - start
+        if self.quality.metrics:
+            scalars[layout.QUALITY_SECONDS_PER_ROUND_TAG] = report.quality_seconds
+        self._pending = {name: maps[first] for name, maps in maps_by_method.items()}
+        return pb.round_summary(round_records, scalars), report
+
+    def _commit(self, report: RoundReport) -> None:
+        """After a round reached the log: the quality references move on."""
+        for name, maps in self._pending.items():
+            self.quality.commit(name, maps)
+        self.quality.end_round()
+        self._probes_written = True
+
+    def close(self) -> None:
+        """Close the writer (further rounds reopen it)."""
+        self.writer.close()
 
 
-def log_explanations(log_dir, model, images, step, **kwargs):
-    """Explain `images` under `model` and log one round at `step` (one-off use).
-
-    For repeated logging keep an ExplanationLogger, which writes the probe images once.
-    """
+def log_explanations(log_dir: str | os.PathLike, model: Any, images: Any, step: int,
+                     **kwargs: Any) -> RoundReport:
+    """Explain `images` under `model` and log one round at `step` (one-off use); keyword
+    arguments as for ExplanationLogger. For repeated logging keep an ExplanationLogger,
+    which writes the probe images once."""
     logger = ExplanationLogger(log_dir, model, images, **kwargs)
     try:
         return logger.log(step)
     finally:
         logger.close()
-

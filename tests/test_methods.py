@@ -7,6 +7,7 @@ import keras
 from tensorboard_picasso.methods import (
     ExplanationMethod, GradCAM, IntegratedGradients, Occlusion, Saliency, SmoothGrad,
     available_methods, class_probabilities, get_method, register_method)
+from tensorboard_picasso.methods.context import ProbeSet, RoundContext, forward
 from tensorboard_picasso.methods.model import ExplainableModel
 
 from models import linear_logits_model, small_cnn, softmax
@@ -72,8 +73,10 @@ def test_saturated_softmax_model_still_has_logit_occlusion_maps():
 def test_occlusion_seed_default_two_positions_per_axis():
     model, w, b = linear_logits_model()
     method = Occlusion(window=0.5, stride=0.5, fill="black")
-    grid, _, _ = method.drops(ExplainableModel(model), images(1), np.array([[0]]))
-    assert grid.shape == (1, 1, 2, 2)
+    explainable = ExplainableModel(model)
+    context = RoundContext(explainable, ProbeSet.create(explainable, images(1)))
+    grid, _, _ = method.drops(explainable, context, np.array([0]), np.array([0]))
+    assert grid.shape == (1, 2, 2)
     x = images(1)[0]
     expected = occlusion_reference(w, b, x, 0, 4, 4, 0.0)
     np.testing.assert_allclose(method.explain(model, x[None], target=0).maps[0, 0],
@@ -122,8 +125,10 @@ def test_integrated_gradients_linear_model_is_exact():
     model, w, b = linear_logits_model()
     x = images()
     ig = IntegratedGradients(baseline=0.25, steps=8)
-    attributions = ig.attributions(ExplainableModel(model), x, np.array([[3]] * 3))
-    np.testing.assert_allclose(attributions[:, 0], (x - 0.25) * w[:, 3].reshape(8, 8, 3),
+    explainable = ExplainableModel(model)
+    context = RoundContext(explainable, ProbeSet.create(explainable, x))
+    attributions = ig.attributions(explainable, context, np.arange(3), np.full(3, 3))
+    np.testing.assert_allclose(attributions, (x - 0.25) * w[:, 3].reshape(8, 8, 3),
                                rtol=1e-4, atol=1e-6)
 
 
@@ -168,7 +173,9 @@ def test_gradcam_on_nested_keras_applications_backbone():
     x = images(2, (96, 96, 3))
     method = GradCAM()
     explanation = method.explain(model, x, target="top2")
-    assert list(method._resolved.values()) == [f"{model.layers[1].name}/out_relu"]
+    # the feature map entering the head's global pooling: the backbone's last output
+    assert [str(p) for p in method._points.values()] == [
+        f"{model.layers[2].name}:input"]
     assert explanation.maps.shape == (2, 2, 96, 96)
     assert np.isfinite(explanation.maps).all() and explanation.maps.max() > 0
     named = GradCAM(layer=f"{model.layers[1].name}/block_16_project").explain(model, x)
@@ -206,7 +213,8 @@ def test_every_method_runs_on_every_model_kind(build, name):
 
 def test_output_kind_detection_and_single_unit_sigmoid():
     x = images(4, (16, 16, 3))
-    assert ExplainableModel(small_cnn()).prepare(x) is not None
+    prepared = ExplainableModel(small_cnn()).prepare(x.astype("float64"))
+    assert prepared.dtype == np.float32 and np.array_equal(prepared, x)
     probs_model = ExplainableModel(small_cnn())
     probs_model.prepare(x)
     assert probs_model.outputs_probabilities
@@ -215,7 +223,7 @@ def test_output_kind_detection_and_single_unit_sigmoid():
     assert not logit_model.outputs_probabilities
     sigmoid = ExplainableModel(small_cnn(classes=1, activation="sigmoid"))
     sigmoid.prepare(x)
-    p = sigmoid.predict_probabilities(x)
+    p = forward(sigmoid, x)[1]
     raw = sigmoid.keras_model.predict(x, verbose=0)[:, 0]
     np.testing.assert_allclose(p, np.stack([1 - raw, raw], 1), rtol=1e-5)
     assert sigmoid.num_classes == 2
@@ -279,7 +287,7 @@ def test_registered_class_must_match_its_name():
 
 @pytest.mark.parametrize("bad,message", [
     (np.zeros((16, 16, 3)), "4-D"),
-    (np.zeros((2, 16, 16)), "4-D"),
+    (np.zeros((2, 16, 16)), r"grey images \(N, H, W\) but the model takes 3 channels"),
     (np.array([["a"]]), "numeric"),
     (np.zeros((2, 12, 16, 3)), "expects"),
     ([np.zeros((16, 16, 3)), np.zeros((12, 12, 3))], "mixed sizes"),

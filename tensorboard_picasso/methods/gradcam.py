@@ -1,141 +1,127 @@
-"""Grad-CAM (Selvaraju et al. 2017) on a named layer, nested models included.
+"""Grad-CAM (Selvaraju et al. 2017) on any feature map of the model, nested models included.
 
-With A^k the k-th channel of the layer's activation (h x w) and f_c the target score:
+With A^k the k-th channel of the feature map (h x w) and f_c the target score (the logit):
 
     alpha_k = mean_ij  d f_c / d A^k_ij
-    cam     = ReLU( sum_k alpha_k A^k ),  resized bilinearly to the input's H x W.
+    cam     = ReLU( sum_k alpha_k A^k ),  resized bilinearly (half-pixel centres) to H x W.
 
-The layer is addressed by name, or "outer/inner" for a layer inside a nested model (a
-keras.applications backbone used as a layer). Its activation is captured by wrapping the
-layer's `call` while the model runs, so no sub-model is cut out of the graph and nested
-backbones never hit Keras' "graph disconnected" error. By default the layer is the last
-one, in execution order, whose output is 4-D (batch, h, w, channels).
+The feature map is a `FeaturePoint` (methods/capture.py): a layer's output ("conv2",
+"backbone/out_relu") or a layer's input ("avg_pool:input"). By default it is the feature
+map that feeds the classifier head — the input of the last layer that turns a 4-D tensor
+into a 2-D one (global pooling, flatten) — so residual networks whose last spatial tensor
+is an `add` op (ConvNeXt, ResNet) get their real final feature map; without such a layer,
+the last 4-D layer output. The gradient w.r.t. the feature map is taken as the gradient
+w.r.t. a zero tensor added to it, which works on every backend.
 """
 
-import contextlib
+from __future__ import annotations
+
+import weakref
+from typing import Any
 
 import numpy as np
-import tensorflow as tf
-import keras
 
-from tensorboard_picasso.methods.base import (ExplanationMethod, check_positive_int,
-                                              repeat_for_targets)
-from tensorboard_picasso.methods.model import compiled
+from tensorboard_picasso.methods.base import PairMethod
+from tensorboard_picasso.methods.capture import FeaturePoint
+from tensorboard_picasso.methods.context import ProbeSet, RoundContext
 
 
-def _sublayers(layer, prefix=""):
-    """(path, layer) for every layer nested in `layer`, depth first."""
-    for child in getattr(layer, "layers", None) or []:
-        path = f"{prefix}{child.name}"
-        yield path, child
-        yield from _sublayers(child, path + "/")
+def resize_bilinear(maps: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(P, h, w) -> (P, height, width) by bilinear interpolation with half-pixel centres
+    (the convention of tf.image.resize and torch's align_corners=False)."""
+    def weights(size: int, out: int) -> np.ndarray:
+        centres = np.clip((np.arange(out) + 0.5) * size / out - 0.5, 0, size - 1)
+        low = np.floor(centres).astype(int)
+        high = np.minimum(low + 1, size - 1)
+        frac = centres - low
+        matrix = np.zeros((out, size), np.float64)
+        np.add.at(matrix, (np.arange(out), low), 1 - frac)
+        np.add.at(matrix, (np.arange(out), high), frac)
+        return matrix
+    rows, cols = weights(maps.shape[1], height), weights(maps.shape[2], width)
+    return np.einsum("Hh,phw,Ww->pHW", rows, maps, cols, optimize=True).astype(np.float32)
 
 
-@contextlib.contextmanager
-def _wrapped_calls(layers, on_output):
-    """Temporarily wrap each layer's `call` so that on_output(path, output) sees it."""
-    for path, layer in layers:
-        original = layer.call
+def _grad_cam(model: Any, point: FeaturePoint) -> Any:
+    ops = model.backend.ops
+    spatial, channel = ((1, 2), -1) if model.layout == "channels_last" else ((2, 3), 1)
 
-        def call(*args, _original=original, _path=path, **kwargs):
-            output = _original(*args, **kwargs)
-            on_output(_path, output)
-            return output
-        layer.call = call
-    try:
-        yield
-    finally:
-        for _, layer in layers:
-            del layer.call
+    def run(images: Any, classes: Any, delta: Any) -> tuple[Any, Any]:
+        store: dict[str, Any] = {}
 
-
-def spatial_layers(model, images):
-    """Paths of the layers with a 4-D output, in execution order (one eager call)."""
-    seen = []
-    layers = [(p, l) for p, l in _sublayers(model.keras_model)
-              if not isinstance(l, keras.layers.InputLayer)]
-
-    def record(path, output):
-        if not isinstance(output, (list, tuple, dict)) and len(output.shape) == 4 \
-                and path not in seen:
-            seen.append(path)
-    with _wrapped_calls(layers, record):
-        model.raw_outputs(tf.constant(images[:1]))
-    nested = {p for p, l in layers if isinstance(l, keras.Model)}
-    return [p for p in seen if p not in nested]
+        def target(delta: Any) -> tuple[Any, Any]:
+            with model.capture(point, delta, store):
+                scores = model.scores(images)
+            used = ops.resolve_predicted(classes, scores)
+            return ops.pick(scores, used), (store["activation"], used)
+        (gradient,), (activation, used) = model.backend.gradients(target, [delta], wrt=[0])
+        alpha = ops.mean(gradient, spatial, keepdims=True)
+        return ops.maximum(ops.sum(alpha * activation, channel), 0.0), used
+    return run
 
 
-def find_layer(model, path):
-    """The layer at `path` ("name" or "outer/inner"), or None."""
-    return dict(_sublayers(model.keras_model)).get(path)
-
-
-def _grad_cam(model, path):
-    """Grad-CAM maps for (images, classes). Traced inside a tf.function: the layer's call
-    is wrapped while tracing, so the graph holds its activation A."""
-    layer = find_layer(model, path)
-    captured = {}
-
-    def store(_, output):
-        captured["activation"] = output
-
-    def cam(images, classes):
-        with _wrapped_calls([(path, layer)], store), tf.GradientTape() as tape:
-            scores = tf.gather(model.scores(images), classes, batch_dims=1)
-        activation = captured["activation"]
-        weights = tf.reduce_mean(tape.gradient(scores, activation), axis=(1, 2),
-                                 keepdims=True)
-        heat = tf.nn.relu(tf.reduce_sum(weights * activation, axis=-1))
-        return tf.image.resize(heat[..., None], tf.shape(images)[1:3])[..., 0]
-    return cam
-
-
-class GradCAM(ExplanationMethod):
+class GradCAM(PairMethod):
     """Grad-CAM maps.
 
     Args:
-      layer: layer name or "backbone/layer" path; None = the last layer with a 4-D output.
-      batch_size: images (times targets) per forward+backward pass.
+      layer: the feature map: a layer name (its output), "backbone/layer" inside a nested
+        model, a name ending in ":input" for a layer's input (e.g. "avg_pool:input"), or
+        None for the map that feeds the classifier head (see the module docstring).
+      batch_size: (image, class) pairs per forward+backward pass; default from the
+        memory bound.
     """
 
     name = "gradcam"
     signed = False
+    resolves_predicted = True
 
-    def __init__(self, layer=None, batch_size=64):
+    def __init__(self, layer: str | None = None, batch_size: int | None = None) -> None:
+        super().__init__(batch_size)
         if layer is not None and not isinstance(layer, str):
             raise ValueError(f"layer must be a layer name (str) or None, got {layer!r}")
         self.layer = layer
-        self.batch_size = check_positive_int(batch_size, "batch_size")
-        self._resolved = {}
+        self._points: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def params(self):
-        return {"layer": self.layer}
+    def params(self) -> dict:
+        resolved = {str(p) for p in self._points.values()}
+        layer = resolved.pop() if len(resolved) == 1 else self.layer
+        return {"layer": layer}
 
-    def resolve_layer(self, model, images):
-        """The path of the layer to use for `model`, checked; cached per model."""
-        if model not in self._resolved:
-            candidates = spatial_layers(model, images)
-            if self.layer is None:
-                if not candidates:
-                    raise ValueError("Grad-CAM found no layer with a 4-D (batch, h, w, "
-                                     "channels) output in this model; use another method")
-                self._resolved[model] = candidates[-1]
-            elif self.layer not in candidates:
-                known = "exists but its output is not 4-D" if find_layer(
-                    model, self.layer) is not None else "was not found"
+    def validate(self, model: Any, probes: ProbeSet) -> None:
+        self.feature_point(model, probes.images)
+
+    def feature_point(self, model: Any, images: np.ndarray) -> FeaturePoint:
+        """The checked feature map of `model` for images of this shape (cached per
+        model); ValueError listing the candidates when `layer` does not fit."""
+        if model in self._points:
+            return self._points[model]
+        profile = model.profile(images)
+        candidates = profile.feature_points
+        if self.layer is None:
+            if not candidates:
+                raise ValueError("Grad-CAM found no 4-D (batch, h, w, channels) feature map "
+                                 "in this model; use another method")
+            point = profile.head_input or candidates[-1]
+        else:
+            point = FeaturePoint.parse(self.layer)
+            if point not in candidates:
+                known = "exists but its tensor is not 4-D" if model.has_layer(point.path) \
+                    else "was not found"
                 raise ValueError(
-                    f"Grad-CAM layer {self.layer!r} {known}; layers with a 4-D output: "
-                    f"{candidates[-12:]} (name nested layers as 'outer/inner')")
-            else:
-                self._resolved[model] = self.layer
-        return self._resolved[model]
+                    f"Grad-CAM layer {self.layer!r} {known}; 4-D feature maps: "
+                    f"{[str(c) for c in candidates[-12:]]} (name nested layers as "
+                    "'outer/inner', a layer's input as 'name:input')")
+        self._points[model] = point
+        return point
 
-    def compute(self, model, images, targets):
-        path = self.resolve_layer(model, images)
-        run = compiled(model, ("gradcam", path), lambda m: _grad_cam(m, path))
-        x, classes = repeat_for_targets(images, targets)
-        maps = np.concatenate([
-            run(tf.constant(x[s:s + self.batch_size]),
-                tf.constant(classes[s:s + self.batch_size])).numpy()
-            for s in range(0, len(x), self.batch_size)])
-        return maps.reshape(targets.shape + images.shape[1:3])
+    def explain_pairs(self, model: Any, context: RoundContext, image_index: np.ndarray,
+                      classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images = context.images
+        point = self.feature_point(model, images)
+        shape = model.profile(images).shapes[str(point)]
+        run = model.compiled(("gradcam", str(point)), lambda m: _grad_cam(m, point))
+        heat, used = self.batcher(model, context, backward=True).run(
+            run, len(classes), lambda item: (
+                images[image_index[item]], classes[item].astype(np.int32),
+                np.zeros((len(item),) + shape, np.float32)))
+        return resize_bilinear(heat, *images.shape[1:3]), used.astype(np.int64)

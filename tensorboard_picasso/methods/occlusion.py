@@ -3,12 +3,13 @@
 A window of h x w pixels slides over the image with a stride; at each position p the
 window is filled (constant, per-image mean, or a blurred copy of the image) giving x_p, and
 
-    drop_p = p_c(x) - p_c(x_p)
+    drop_p = s_c(x) - s_c(x_p)
 
-is recorded for the target class c (probabilities, see model.py); with `score="logit"` it
-is the drop of the target logit f_c (the gradient methods' score), which stays informative
-where a confident model's probabilities saturate at 1.0 in float32 and every drop is 0.
-Each pixel's value is the mean drop over the windows that cover it:
+is recorded for the target class c, where s_c is the probability p_c (default, see
+model.py) or, with `score="logit"`, the target logit f_c (the gradient methods' score),
+which stays informative where a confident model's probabilities saturate at 1.0 in
+float32 and every probability drop is 0. Each pixel's value is the mean drop over the
+windows that cover it:
 
     map(i, j) = sum_p drop_p * [ (i, j) in window p ] / #{p : (i, j) in window p}
 
@@ -17,29 +18,35 @@ steps of `stride`; a last position flush with the far edge is added when the str
 pixels uncovered, so every pixel has a value. The coarse per-window drops (the grid) come
 from `Occlusion.drops`.
 
-Occluded copies of all probe images are built on the fly (one XLA-fused op) from
-(image index, window index) pairs and pushed through the model `batch_size` at a time, so
-memory stays at one batch of occluded images whatever the probe set size.
+Occluded copies are built inside the compiled function from (image index, window index)
+pairs, `batch_size` at a time, so memory stays at one batch of copies whatever the probe
+set size. One forward pass of a copy gives the scores of every class, so all the classes
+mapped for an image cost the same passes as one; s_c(x) comes from the round's clean pass.
 """
 
-import numpy as np
-import tensorflow as tf
+from __future__ import annotations
 
-from tensorboard_picasso.methods.base import ExplanationMethod, check_positive_int
-from tensorboard_picasso.methods.model import compiled
+from typing import Any
+
+import numpy as np
+
+from tensorboard_picasso.methods.base import PairMethod
+from tensorboard_picasso.methods.context import RoundContext
+from tensorboard_picasso.methods.value_range import check_value_range
 
 FILL_NAMES = ("grey", "gray", "black", "white", "mean", "blur")
+SCORES = ("probability", "logit")
 
 
-def _pair(value, name):
+def _pair(value: object, name: str) -> tuple[Any, Any]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be a number or a pair (h, w), got {value!r}")
-        return tuple(value)
+        return tuple(value)  # type: ignore[return-value]
     return (value, value)
 
 
-def _window_pixels(window, side, name):
+def _window_pixels(window: object, side: int, name: str) -> int:
     """Window size in pixels along one side: int pixels, or a float fraction in (0, 1]."""
     if isinstance(window, bool) or not isinstance(window, (int, float, np.number)):
         raise ValueError(f"{name} must be pixels (int) or a fraction of the side (float), "
@@ -57,7 +64,7 @@ def _window_pixels(window, side, name):
     return int(window)
 
 
-def window_starts(side, size, stride):
+def window_starts(side: int, size: int, stride: int) -> np.ndarray:
     """Start offsets along one axis; the last window is flush with the far edge."""
     starts = list(range(0, side - size + 1, stride))
     if starts[-1] + size < side:
@@ -65,88 +72,70 @@ def window_starts(side, size, stride):
     return np.array(starts)
 
 
-def _indicators(side, size, starts):
+def _indicators(side: int, size: int, starts: np.ndarray) -> np.ndarray:
     """(positions, side) 0/1 matrix: row k marks the pixels of window k along one axis."""
     pixels = np.arange(side)
     return ((pixels >= starts[:, None]) & (pixels < starts[:, None] + size)).astype(
         np.float32)
 
 
-def gaussian_blur(images, sigma):
-    """Separable Gaussian blur of (N, H, W, C) images, edges reflected."""
-    radius = max(1, int(3 * sigma))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel /= kernel.sum()
-    out = images
-    for axis in (1, 2):
-        pad = [(0, 0)] * 4
-        pad[axis] = (radius, radius)
-        padded = np.pad(out, pad, mode="reflect" if out.shape[axis] > radius else "edge")
-        out = sum(w * np.take(padded, np.arange(k, k + images.shape[axis]), axis=axis)
-                  for k, w in enumerate(kernel))
-    return out.astype(np.float32)
+def _occluded_scores(model: Any, score: str) -> Any:
+    """Compiled body: the scores (or probabilities) of every class for occluded copies
+    x + mask * (fill - x), one copy per (image index, window index) pair."""
+    ops = model.backend.ops
+    which = 0 if score == "logit" else 1
 
-
-@tf.function(jit_compile=True)
-def _occlude(images, fills, rows, cols, image_index, window_index):
-    """Occluded copies x + mask * (fill - x), fused into one pass by XLA."""
-    x = tf.gather(images, image_index)
-    mask = (tf.gather(rows, window_index)[:, :, None, None]
-            * tf.gather(cols, window_index)[:, None, :, None])
-    return x + mask * (tf.gather(fills, image_index) - x)
-
-
-def _occluded_scores(model, score):
-    """Target probabilities (or logits) of occluded copies for (image, window) pairs."""
-    function = model.scores if score == "logit" else model.probabilities
-
-    def run(images, fills, rows, cols, targets, image_index, window_index):
-        occluded = _occlude(images, fills, rows, cols, image_index, window_index)
-        return tf.gather(function(occluded), tf.gather(targets, image_index), batch_dims=1)
+    def run(images: Any, fills: Any, rows: Any, cols: Any, image_index: Any,
+            window_index: Any) -> Any:
+        x = ops.take(images, image_index)
+        mask = (ops.take(rows, window_index)[:, :, None, None]
+                * ops.take(cols, window_index)[:, None, :, None])
+        occluded = x + mask * (ops.take(fills, image_index) - x)
+        return model.scores_and_probabilities(occluded)[which]
     return run
 
 
-class Occlusion(ExplanationMethod):
+class Occlusion(PairMethod):
     """Occlusion sensitivity maps.
 
     Args:
       window: int pixels, (h, w) pixels, or a float fraction of the side (Picasso's seed
-        setting: 0.5 with stride 0.5 of the side = 2 positions per axis).
+        setting: 0.5 with stride 0.5 of the side = 2 positions per axis). Default 0.25.
       stride: pixels (int or (h, w)) or a fraction like `window`; default half the window.
-      fill: a number, "grey"/"gray" (middle of `value_range`), "black" (its low end),
+      fill: a number, "grey"/"gray" (middle of the value range), "black" (its low end),
         "white" (its high end), "mean" (per-image, per-channel mean) or "blur" (a Gaussian
         blurred copy, sigma = window/4).
-      value_range: (low, high) of the model's input values, for the named fills.
+      value_range: (low, high) of the model's input values, for the named fills; default
+        the probe set's (inferred from the model and the probes, see value_range.py).
       score: "probability" (the drop of p_c) or "logit" (the drop of the logit f_c).
-      batch_size: occluded images per forward pass (the memory bound).
+      batch_size: occluded images per forward pass; default from the memory bound.
     """
 
     name = "occlusion"
     signed = True
 
-    def __init__(self, window=0.25, stride=None, fill="grey", value_range=(0.0, 1.0),
-                 score="probability", batch_size=256):
+    def __init__(self, window: object = 0.25, stride: object = None, fill: object = "grey",
+                 value_range: tuple[float, float] | None = None, score: str = "probability",
+                 batch_size: int | None = None) -> None:
+        super().__init__(batch_size)
         self.window = window
         self.stride = stride
         if not (isinstance(fill, str) and fill in FILL_NAMES) and (
                 isinstance(fill, bool) or not isinstance(fill, (int, float, np.number))):
             raise ValueError(f"fill must be a number or one of {FILL_NAMES}, got {fill!r}")
         self.fill = fill
-        if len(value_range) != 2 or not value_range[0] < value_range[1]:
-            raise ValueError(f"value_range must be (low, high) with low < high, got "
-                             f"{value_range!r}")
-        self.value_range = tuple(float(v) for v in value_range)
-        if score not in ("probability", "logit"):
+        self.value_range = check_value_range(value_range)
+        if score not in SCORES:
             raise ValueError(f'score must be "probability" or "logit", got {score!r}')
         self.score = score
-        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self._used_range: tuple[float, float] | None = None
 
-    def params(self):
+    def params(self) -> dict:
+        used = self.value_range or self._used_range
         return {"window": self.window, "stride": self.stride, "fill": self.fill,
-                "value_range": list(self.value_range), "score": self.score}
+                "value_range": None if used is None else list(used), "score": self.score}
 
-    def geometry(self, height, width):
+    def geometry(self, height: int, width: int) -> tuple[list[int], list[np.ndarray]]:
         """Window (h, w), and start offsets along rows and columns, in pixels."""
         windows = [_window_pixels(v, side, "window")
                    for v, side in zip(_pair(self.window, "window"), (height, width))]
@@ -159,24 +148,29 @@ class Occlusion(ExplanationMethod):
                   for side, w, s in zip((height, width), windows, strides)]
         return windows, starts
 
-    def validate(self, images_shape):
-        self.geometry(*images_shape[1:3])
+    def validate(self, model: Any, probes: Any) -> None:
+        self.geometry(*probes.images.shape[1:3])
+        self._used_range = self.value_range or probes.value_range
 
-    def _fills(self, images):
+    def _fills(self, context: RoundContext) -> np.ndarray:
         """Per-image fills: (N, H, W, C) for "blur", else (N, 1, 1, C) to broadcast."""
-        low, high = self.value_range
+        images = context.images
+        low, high = self.value_range or context.probes.value_range
         named = {"grey": (low + high) / 2, "gray": (low + high) / 2, "black": low,
                  "white": high}
         if self.fill == "mean":
             return images.mean(axis=(1, 2), keepdims=True)
         if self.fill == "blur":
             (wh, ww), _ = self.geometry(*images.shape[1:3])
-            return gaussian_blur(images, sigma=max(wh, ww) / 4)
+            return context.probes.blurred(max(wh, ww) / 4)
         value = named.get(self.fill, self.fill)
         return np.full((len(images), 1, 1, images.shape[3]), value, dtype=np.float32)
 
-    def drops(self, model, images, targets):
-        """Probability drops per window: (N, T, rows, cols), and the window geometry."""
+    def drops(self, model: Any, context: RoundContext, image_index: np.ndarray,
+              classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score drops per window for the (image, class) pairs: (P, rows, cols), and the
+        window indicators along rows (rows, H) and columns (cols, W)."""
+        images = context.images
         n, height, width, _ = images.shape
         (wh, ww), (row_starts, col_starts) = self.geometry(height, width)
         rows = _indicators(height, wh, row_starts)
@@ -185,30 +179,25 @@ class Occlusion(ExplanationMethod):
         window_rows = np.repeat(rows, len(col_starts), axis=0)
         window_cols = np.tile(cols, (len(row_starts), 1))
         windows = len(window_rows)
-        run = compiled(model, ("occluded", self.score),
-                       lambda m: _occluded_scores(m, self.score))
-        fills = self._fills(images).astype(np.float32)
-        constants = [tf.constant(a) for a in (images, fills, window_rows, window_cols,
-                                              targets)]
-        occluded = np.empty((n * windows, targets.shape[1]), dtype=np.float32)
-        for start in range(0, n * windows, self.batch_size):
-            item = np.arange(start, min(start + self.batch_size, n * windows))
-            occluded[item] = run(*constants, tf.constant(item // windows),
-                                 tf.constant(item % windows)).numpy()
-        if self.score == "logit":
-            scores = compiled(model, "scores", lambda m: m.scores)(
-                tf.constant(images)).numpy()
-        else:
-            scores = model.predict_probabilities(images, self.batch_size)
-        clean = np.take_along_axis(scores, targets, axis=1)
-        drop = clean[:, None, :] - occluded.reshape(n, windows, -1)
-        grid = drop.transpose(0, 2, 1).reshape(n, targets.shape[1], len(row_starts),
-                                               len(col_starts))
-        return grid, rows, cols
+        fills = self._fills(context).astype(np.float32)
+        occluded_images = np.unique(image_index)   # each image's copies serve all its classes
+        run = model.compiled(("occlusion", self.score, fills.shape[1:]),
+                             lambda m: _occluded_scores(m, self.score))
+        copies = self.batcher(model, context, backward=False).run(
+            run, len(occluded_images) * windows,
+            lambda item: (images, fills, window_rows, window_cols,
+                          occluded_images[item // windows], item % windows))
+        copies = copies.reshape(len(occluded_images), windows, -1)
+        clean = context.scores if self.score == "logit" else context.probabilities
+        slot = np.searchsorted(occluded_images, image_index)
+        occluded = copies[slot, :, classes]                       # (P, windows)
+        drop = clean[image_index, classes][:, None] - occluded
+        return drop.reshape(len(classes), len(row_starts), len(col_starts)), rows, cols
 
-    def compute(self, model, images, targets):
-        grid, rows, cols = self.drops(model, images, targets)
-        # map[i,t] = R^T diag-sum(drop) C over windows (r, c), divided by coverage
-        total = np.einsum("ntrc,rh,cw->nthw", grid, rows, cols, optimize=True)
+    def explain_pairs(self, model: Any, context: RoundContext, image_index: np.ndarray,
+                      classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        grid, rows, cols = self.drops(model, context, image_index, classes)
+        # map[p] = R^T grid[p] C, divided by how many windows cover each pixel
+        total = np.einsum("prc,rh,cw->phw", grid, rows, cols, optimize=True)
         coverage = np.outer(rows.sum(axis=0), cols.sum(axis=0))
-        return total / coverage
+        return (total / coverage).astype(np.float32), classes

@@ -8,7 +8,13 @@ A user method is a subclass of ExplanationMethod, or a plain function
     PicassoCallback(log_dir, images, methods=["occlusion", "edges"])
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from tensorboard_picasso.methods.base import ExplanationMethod
 
@@ -19,21 +25,25 @@ _REGISTRY = {}
 class FunctionMethod(ExplanationMethod):
     """A registered plain function seen as a method."""
 
-    def __init__(self, name, function, signed=False, **params):
+    def __init__(self, name: str, function: Callable[..., np.ndarray], signed: bool = False,
+                 **params: Any) -> None:
         self.name = name
         self.function = function
         self.signed = signed
         self._params = params
 
-    def params(self):
+    def params(self) -> dict:
         return dict(self._params)
 
-    def compute(self, model, images, targets):
+    def compute(self, model: Any, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """`function(model, images (N, H, W, C), targets (N, T)) -> maps (N, T, H, W)`."""
         return self.function(model, images, targets, **self._params)
 
 
-def register_method(name, method, signed=False):
-    """Make `method` (an ExplanationMethod subclass or a function) available by `name`."""
+def register_method(name: str, method: type[ExplanationMethod] | Callable[..., np.ndarray],
+                    signed: bool = False) -> None:
+    """Make `method` (an ExplanationMethod subclass or a function) available by `name`;
+    `signed`: whether a function's maps can be negative."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"method name must be lowercase letters, digits and '_' (max 48), "
                          f"starting with a letter; got {name!r}")
@@ -49,12 +59,17 @@ def register_method(name, method, signed=False):
                          "(model, images, targets) -> maps")
 
 
-def available_methods():
+def unregister_method(name: str) -> None:
+    """Remove a method registered under `name` (no error when there is none)."""
+    _REGISTRY.pop(name, None)
+
+
+def available_methods() -> list[str]:
     """Names of the registered methods."""
     return sorted(_REGISTRY)
 
 
-def get_method(spec):
+def get_method(spec: str | ExplanationMethod) -> ExplanationMethod:
     """An ExplanationMethod from a name or an instance (returned as is)."""
     if isinstance(spec, ExplanationMethod):
         if not isinstance(spec.name, str) or not _NAME.match(spec.name):

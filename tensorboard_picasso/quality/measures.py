@@ -7,7 +7,7 @@ what the model looks at lies on the object and how much on the background".
 
 import numpy as np
 
-__all__ = ["rank_correlation", "shortcut_share"]
+__all__ = ["rank_correlation", "shortcut_share", "trapezoid"]
 
 
 def shortcut_share(maps, masks):
@@ -138,3 +138,10 @@ def rank_correlation(a, b):
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.where(norm > 0, (ra * rb).sum(axis=1) / np.where(norm > 0, norm, 1), np.nan)
     return rho.reshape(lead)
+
+
+def trapezoid(curves: np.ndarray, dx: float) -> np.ndarray:
+    r"""Area under each row of `curves` (M, K + 1) sampled every `dx`, by the trapezoid
+    rule: :math:`dx \, (\sum_k y_k - (y_0 + y_K) / 2)`. Returns float64 (M,)."""
+    y = np.asarray(curves, np.float64)
+    return dx * (y.sum(axis=1) - (y[:, 0] + y[:, -1]) / 2)

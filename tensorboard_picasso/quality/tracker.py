@@ -1,69 +1,116 @@
 """Explanation quality over training, per logging round: drift, faithfulness, shortcut.
 
-For each map method and each probe image (first target's map):
+For each map method and each probe image (the image's first map, i.e. its first class):
 
 * drift_previous: Spearman rank correlation with the previous round's map;
 * drift_untrained: the same with the first round's map (the untrained model when the
-  callback logs before training): the model-randomisation sanity check of Adebayo et al.
-  (2018). A method whose maps stay correlated with the untrained model's (mean >=
-  verdicts.SANITY_THRESHOLD at the latest checkpoint) does not depend on what the model learned;
-* deletion_auc / insertion_auc: see methods/faithfulness.py (low / high is faithful);
-* shortcut_share: share of positive attribution inside the user's mask (metrics.py).
+  callback logs before training; a resumed run keeps the first round it logged): the
+  model-randomisation sanity check of Adebayo et al. (2018), see verdicts.py;
+* deletion_auc / insertion_auc: see faithfulness.py (low / high is faithful); computed
+  every `faithfulness_every`-th round (they cost forward passes; drift and shortcut share
+  cost none);
+* shortcut_share: share of positive attribution inside the user's mask (measures.py).
 
 Each is logged per image (in the map's header) and as its mean over the probe set (a
 scalar `picasso/<method>/<metric>` beside the loss).
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 import numpy as np
 
-from tensorboard_picasso.quality.measures import rank_correlation, shortcut_share
+from tensorboard_picasso.methods.base import check_positive_int
+from tensorboard_picasso.methods.context import RoundContext
 from tensorboard_picasso.quality.faithfulness import Faithfulness
+from tensorboard_picasso.quality.measures import rank_correlation, shortcut_share
 
 QUALITY_METRICS = ("drift", "faithfulness", "shortcut")
 __all__ = ["QUALITY_METRICS", "QualityTracker", "check_metrics"]
 
 
-def check_metrics(metrics, masks):
+def check_metrics(metrics: Iterable[str] | None, masks: object) -> set[str]:
     """Validated metric names; "shortcut" needs masks and is on whenever masks are given."""
-    metrics = set(QUALITY_METRICS[:2] if metrics is None else metrics)
-    unknown = metrics - set(QUALITY_METRICS)
+    if isinstance(metrics, str):
+        raise ValueError(f"metrics must be a list of names such as ['drift'], got "
+                         f"{metrics!r}")
+    chosen = set(QUALITY_METRICS[:2] if metrics is None else metrics)
+    unknown = chosen - set(QUALITY_METRICS)
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; choose from "
                          f"{list(QUALITY_METRICS)} (or metrics=() for none)")
-    if "shortcut" in metrics and masks is None:
+    if "shortcut" in chosen and masks is None:
         raise ValueError('metrics "shortcut" needs masks=... (one H x W mask of the '
                          "object per probe image)")
     if masks is not None:
-        metrics.add("shortcut")
-    return metrics
+        chosen.add("shortcut")
+    return chosen
 
 
 class QualityTracker:
-    """Keeps the first and previous maps per method and scores each new round."""
+    """Keeps the first and previous maps per method and scores each new round.
 
-    def __init__(self, metrics, masks=None, faithfulness_steps=16, batch_size=256):
+    Args:
+      metrics: names from QUALITY_METRICS (see check_metrics).
+      masks: (N, H, W) object masks in [0, 1], for "shortcut".
+      faithfulness_steps: K of the deletion/insertion curves.
+      faithfulness_every: score faithfulness at every k-th round only (1 = every round).
+    """
+
+    def __init__(self, metrics: set[str], masks: object = None, faithfulness_steps: int = 8,
+                 faithfulness_every: int = 1) -> None:
         self.metrics = metrics
         self.masks = None if masks is None else np.asarray(masks)
-        self.faithfulness = Faithfulness(steps=faithfulness_steps, batch_size=batch_size)
-        self._first = {}
-        self._previous = {}
+        self.faithfulness = Faithfulness(steps=faithfulness_steps)
+        self.every = check_positive_int(faithfulness_every, "faithfulness_every")
+        self._first: dict[str, np.ndarray] = {}
+        self._previous: dict[str, np.ndarray] = {}
+        self.rounds = 0
 
-    def check_masks(self, images):
-        if self.masks is not None and self.masks.shape != images.shape[:3]:
+    def check_masks(self, images: np.ndarray) -> None:
+        """ValueError unless the masks are one (H, W) array in [0, 1] per probe image."""
+        if self.masks is None:
+            return
+        if self.masks.shape != images.shape[:3]:
             raise ValueError(f"masks has shape {self.masks.shape}; pass one H x W mask per "
                              f"probe image, shape {images.shape[:3]}")
+        if self.masks.dtype != bool and (
+                not np.issubdtype(self.masks.dtype, np.number)
+                or not np.all((self.masks >= 0) & (self.masks <= 1))):
+            raise ValueError("masks must be boolean or numbers in [0, 1] (1 = the object)")
 
-    def score(self, model, images, method, maps, targets):
-        """{metric: per-image values (N,)} for this round's `maps` (N, T, H, W)."""
-        first_maps = maps[:, 0]
+    def remember(self, method: str, first: np.ndarray, previous: np.ndarray) -> None:
+        """Continue a run logged before (a resumed fit): its first and latest maps of
+        `method` (N, H, W) become the drift references."""
+        self._first[method] = first
+        self._previous[method] = previous
+
+    @property
+    def faithfulness_due(self) -> bool:
+        """Whether this round scores faithfulness (every `faithfulness_every`-th)."""
+        return "faithfulness" in self.metrics and self.rounds % self.every == 0
+
+    def score(self, context: RoundContext, method: str, maps: np.ndarray,
+              classes: np.ndarray) -> dict[str, np.ndarray]:
+        """{metric: per-image values (N,)} for this round's first maps (N, H, W) of the
+        classes (N,); `commit` them once the round is logged."""
         scores = {}
         if "drift" in self.metrics and method in self._first:
-            scores["drift_previous"] = rank_correlation(first_maps, self._previous[method])
-            scores["drift_untrained"] = rank_correlation(first_maps, self._first[method])
-        if "faithfulness" in self.metrics:
-            scores.update(self.faithfulness.auc(model, images, first_maps, targets[:, 0]))
+            scores["drift_previous"] = rank_correlation(maps, self._previous[method])
+            scores["drift_untrained"] = rank_correlation(maps, self._first[method])
+        if self.faithfulness_due:
+            scores.update(self.faithfulness.auc(context, maps, classes))
         if "shortcut" in self.metrics:
-            scores["shortcut_share"] = shortcut_share(first_maps, self.masks)
-        self._first.setdefault(method, first_maps)
-        self._previous[method] = first_maps
+            scores["shortcut_share"] = shortcut_share(maps, self.masks)
         return scores
+
+    def commit(self, method: str, maps: np.ndarray) -> None:
+        """The round's first maps (N, H, W) of `method` reached the log: they become the
+        previous maps (and the first, in a new run)."""
+        self._first.setdefault(method, maps)
+        self._previous[method] = maps
+
+    def end_round(self) -> None:
+        """Count a finished round (for `faithfulness_every`)."""
+        self.rounds += 1
