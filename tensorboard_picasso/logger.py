@@ -159,7 +159,9 @@ class ExplanationLogger:
                  progress: Callable[[str, int, int], None] | None = None) -> None:
         if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir):
             raise ValueError(f"log_dir must be a directory path, got {log_dir!r}")
-        self.run_dir = os.path.join(os.fspath(log_dir), layout.RUN_NAME)
+        self.writer = writer if writer is not None else EventFileWriter(
+            os.path.join(os.fspath(log_dir), layout.RUN_NAME))
+        self.run_dir = self.writer.run_dir
         self.images, self.labels = probe_set_from(
             images, labels, check_positive_int(max_images, "max_images"))
         self.class_names = check_class_names(class_names)
@@ -184,7 +186,6 @@ class ExplanationLogger:
         self.memory_bound = parse_memory_bound(memory_limit)
         self.quality = QualityTracker(check_metrics(metrics, masks), masks,
                                       faithfulness_steps, faithfulness_every)
-        self.writer = writer if writer is not None else EventFileWriter(self.run_dir)
         self.progress = progress
         self.model: Any = None
         self.probes: ProbeSet | None = None

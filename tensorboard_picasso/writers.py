@@ -25,8 +25,10 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 
 
 class RoundWriter(Protocol):
-    """Writes one round's Summary as one event at `step`; raises OSError on failure."""
+    """Writes one round's Summary as one event at `step`; raises OSError on failure.
+    `run_dir` is the run's directory; `reopened` says the last write started a new file."""
 
+    run_dir: str
     reopened: bool
 
     def write(self, step: int, summary: summary_pb2.Summary) -> None: ...
@@ -113,6 +115,7 @@ class SummaryWriterAdapter:
                              f"SummaryWriter, got {type(writer).__name__}")
         self._writer = writer
         self._file_writer = file_writer
+        self.run_dir = str(getattr(writer, "log_dir", None) or getattr(writer, "logdir"))
         self.reopened = False
         # tensorboardX type-checks against its own copy of the Summary proto
         self._proto = None

@@ -44,6 +44,11 @@ class Explanation:
       targets: the class of each map: (N, T) int64, or a list of N lists of T_i ints.
       params: the method's settings (JSON-able), as logged.
       signed: whether maps can be negative (drawn with a diverging colormap).
+      images: the images explained (N, H, W, C) float32, for display; or None.
+      value_range: their pixel value range (low, high); or None.
+
+    In a notebook an Explanation shows itself as the maps over their images
+    (methods/display.py); `to_image()` and `show()` do the same in scripts.
     """
 
     method: str
@@ -51,17 +56,21 @@ class Explanation:
     targets: np.ndarray | list[list[int]]
     params: dict
     signed: bool = False
+    images: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    value_range: tuple[float, float] | None = None
 
     @classmethod
-    def from_pairs(cls, method: "ExplanationMethod", targets: Targets,
-                   maps: np.ndarray) -> "Explanation":
-        """From maps (P, H, W) in `targets.pairs()` order."""
+    def from_pairs(cls, method: "ExplanationMethod", targets: Targets, maps: np.ndarray,
+                   probes: ProbeSet | None = None) -> "Explanation":
+        """From maps (P, H, W) in `targets.pairs()` order (of the probe set `probes`)."""
+        extra = {} if probes is None else {"images": probes.images,
+                                           "value_range": probes.value_range}
         if targets.rectangular:
             shape = targets.array().shape + maps.shape[1:]
             return cls(method.name, maps.reshape(shape), targets.array(), method.params(),
-                       method.signed)
+                       method.signed, **extra)
         return cls(method.name, targets.split(maps), [list(r) for r in targets.rows],
-                   method.params(), method.signed)
+                   method.params(), method.signed, **extra)
 
     def __repr__(self) -> str:
         shape = self.maps.shape if isinstance(self.maps, np.ndarray) else \
@@ -73,7 +82,9 @@ class Explanation:
         return explanation_png(self)
 
     def to_image(self, images: np.ndarray | None = None, **options: Any) -> Any:
-        """A PIL image of the maps (over `images` when given); see methods/display.py."""
+        """A PIL image of the maps over `images` (default: the images explained);
+        options `colormap_name` ("viridis", "inferno", "gray"), `opacity` (0..1),
+        `cell` (pixels per map); see methods/display.py."""
         from tensorboard_picasso.methods.display import explanation_image
         return explanation_image(self, images, **options)
 
@@ -152,7 +163,7 @@ class ExplanationMethod:
             targets = resolve_targets(target, context.probabilities, probes.labels)
             maps, _ = self.explain_pairs(model, context, *targets.pairs())
         check_finite(maps.reshape(len(maps), -1), f"maps of method {self.name!r}")
-        return Explanation.from_pairs(self, targets, maps)
+        return Explanation.from_pairs(self, targets, maps, probes)
 
 
 class PairMethod(ExplanationMethod):
