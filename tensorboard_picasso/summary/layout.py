@@ -91,9 +91,17 @@ def metadata_content(kind: str, **fields: Any) -> bytes:
                       sort_keys=True).encode()
 
 
-def parse_metadata(content: bytes) -> dict:
+def kind_of_tag(tag: str) -> str | None:
+    """The kind of series `tag` names: "probes", "predictions", "map", or None."""
+    if tag in (PROBES_TAG, PREDICTIONS_TAG):
+        return tag
+    return "map" if method_of_tag(tag) is not None else None
+
+
+def parse_metadata(content: bytes, tag: str | None = None) -> dict:
     """The per-series metadata dict from its bytes; FormatError when unreadable, of an
-    unknown version, or a map series without a string `method` and a bool `signed`."""
+    unknown version, of another kind than series `tag` holds, or a map series without a
+    string `method` and a bool `signed`."""
     try:
         meta = json.loads(bytes(content).decode())
     except (UnicodeDecodeError, ValueError, TypeError) as err:
@@ -101,6 +109,10 @@ def parse_metadata(content: bytes) -> dict:
     if not isinstance(meta, dict):
         raise FormatError("Picasso metadata is not a JSON object")
     check_version(meta.get("version"), "metadata")
+    kind = None if tag is None else kind_of_tag(tag)
+    if kind is not None and meta.get("kind") != kind:
+        raise FormatError(f"Picasso series {tag!r} has metadata of kind "
+                          f"{meta.get('kind')!r}, not {kind!r}")
     if meta.get("kind") == "map" and not (isinstance(meta.get("method"), str)
                                           and isinstance(meta.get("signed"), bool)):
         raise FormatError("Picasso map metadata needs a string 'method' and a bool "
