@@ -193,6 +193,7 @@ class ExplanationLogger:
         self._probes_written = False
         self.rounds = 0      # rounds attempted
         self.lost = 0        # rounds that did not reach the log
+        self._failing = False    # the last round was lost
         self.lost_reasons: list[str] = []
         if model is not None:
             self.bind(model)
@@ -266,12 +267,17 @@ class ExplanationLogger:
             warnings.warn(f"Picasso: {self.run_dir} was removed or replaced during "
                           f"training; step {step} and later go to a new event file",
                           RuntimeWarning, stacklevel=2)
+        if self._failing:
+            warnings.warn(f"Picasso: writing again at step {step} ({self.lost} of "
+                          f"{self.rounds} rounds lost so far)", RuntimeWarning, stacklevel=2)
+            self._failing = False
         self._commit(report)
         report.seconds = time.perf_counter() - start
         report.setup_seconds = self.model.backend.setup_seconds - setup_before
         return report
 
     def _lost(self, step: int, start: float, reason: str) -> RoundReport:
+        self._failing = True
         self.lost += 1
         self.lost_reasons.append(f"step {step}: {reason}")
         warnings.warn(f"Picasso: step {step} not logged ({reason}); {self.lost} of "
@@ -301,7 +307,7 @@ class ExplanationLogger:
         top = methods_lib.top_k(probabilities, self.top_k)
         round_records = [records.predictions_record(top.classes, top.probabilities, epoch,
                                                     batch, constant)]
-        if not self._probes_written or self.writer.reopened:
+        if not self._probes_written or self.writer.lost_file:
             round_records.insert(0, records.probes_record(
                 self.probes.images, self.probes.labels, self.class_names,
                 self.display_range or self.probes.value_range))

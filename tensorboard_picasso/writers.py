@@ -26,10 +26,12 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 
 class RoundWriter(Protocol):
     """Writes one round's Summary as one event at `step`; raises OSError on failure.
-    `run_dir` is the run's directory; `reopened` says the last write started a new file."""
+    `run_dir` is the run's directory; `lost_file` says the next write must start a new
+    file (the run's earlier rounds are gone), `reopened` that the last write did."""
 
     run_dir: str
     reopened: bool
+    lost_file: bool
 
     def write(self, step: int, summary: summary_pb2.Summary) -> None: ...
 
@@ -80,9 +82,15 @@ class EventFileWriter:
                 pass
             raise
 
+    @property
+    def lost_file(self) -> bool:
+        """Whether the file written so far is gone (its directory removed or replaced):
+        the next write starts a new one, which must carry the run's probes again."""
+        return self.path is not None and not os.path.exists(self.path)
+
     def write(self, step: int, summary: summary_pb2.Summary) -> None:
         """Appends the round as one event; OSError (file restored) when it cannot."""
-        self.reopened = self._file is not None and not os.path.exists(self.path)
+        self.reopened = self.lost_file
         if self.reopened:
             self.close()
         if self._file is None:
@@ -116,7 +124,7 @@ class SummaryWriterAdapter:
         self._writer = writer
         self._file_writer = file_writer
         self.run_dir = str(getattr(writer, "log_dir", None) or getattr(writer, "logdir"))
-        self.reopened = False
+        self.reopened = self.lost_file = False
         # tensorboardX type-checks against its own copy of the Summary proto
         self._proto = None
         if type(writer).__module__.startswith("tensorboardX"):
