@@ -52,7 +52,8 @@ def trained_logs(tmp_path_factory):
         keras.callbacks.TensorBoard(str(log_dir)),
         keras.callbacks.ModelCheckpoint(weights, save_weights_only=True),
         PicassoCallback(str(log_dir), probes, probe_labels, class_names=CLASS_NAMES,
-                        methods=["occlusion", "saliency", "gradcam"], verbose=0),
+                        methods=["occlusion", "saliency", "gradcam"], target="predicted",
+                        budget=None, verbose=0),
     ])
     return log_dir, probes, probe_labels, build, lambda epoch: weights.format(
         epoch=epoch + 1)

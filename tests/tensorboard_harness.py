@@ -7,12 +7,15 @@ chosen data ingester), so the Picasso plugin is exercised exactly as a user runs
 import contextlib
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 
+import numpy as np
 from tensorboard import default, program
 from tensorboard.backend import application
 from werkzeug.test import Client
@@ -88,3 +91,24 @@ def tensorboard_wsgi(logdir, load_fast="false", *extra_args):
     app = application.TensorBoardWSGIApp(tb.flags, tb.plugin_loaders, provider,
                                          tb.assets_zip_provider, multiplexer)
     yield Client(app)
+
+
+def decode_block(data):
+    """(header, maps per image (T_i, H, W)) from a `block` response, decoded as
+    docs/http_api.md says (independently of the package's own codec)."""
+    (length,) = struct.unpack("<I", data[:4])
+    header = json.loads(data[4:4 + length])
+    raw = np.frombuffer(zlib.decompress(data[4 + length:]), np.uint8)
+    h, w = header["height"], header["width"]
+    ranges = [pair for row in header["ranges"] for pair in row]
+    d = raw[:raw.size // 2].astype(np.int64) + 256 * raw[raw.size // 2:].astype(np.int64)
+    q = np.cumsum(np.cumsum(d.reshape(len(ranges), h, w), axis=1), axis=2) % 65536
+    lo, hi = np.asarray(ranges).T[:, :, None, None]
+    flat = lo + q / 65535 * (hi - lo)
+    return header, np.split(flat, np.cumsum([len(t) for t in header["targets"]])[:-1])
+
+
+def close_to(decoded, truth):
+    """Within the format's quantisation error, (hi - lo) / 131070 per map."""
+    span = truth.max(axis=(-2, -1)) - truth.min(axis=(-2, -1))
+    return (np.abs(decoded - truth).max(axis=(-2, -1)) <= span / 131070 * 1.01 + 1e-6).all()
