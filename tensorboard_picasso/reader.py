@@ -21,6 +21,7 @@ import base64
 import collections
 import concurrent.futures
 import dataclasses
+import gzip
 import json
 import struct
 import threading
@@ -263,25 +264,22 @@ class Reader:
         """One entry per run with Picasso data (sorted by name), a run that cannot be
         read listed with its `error` (see docs/http_api.md, `index`)."""
         listing = self._pool.submit(self._listing, scope)
-        try:
-            references = self._read_references(scope)
-        except ReadError:
-            references = None      # one unreadable run fails the all-runs read: read each
+        references = self._read_references(scope)
         listing = listing.result()
         return list(self._pool.map(
-            lambda run: self._run_entry(scope, run, listing[run], references),
+            lambda run: self._run_entry(scope, run, listing[run], references.get(run, {})),
             sorted(listing)))
 
     def _run_entry(self, scope: Scope, run: str,
                    tags: Mapping[str, provider.BlobSequenceTimeSeries],
-                   references: dict[str, dict[str, list]] | None) -> dict:
+                   series: Mapping[str, list[provider.BlobSequenceDatum]]) -> dict:
+        """The index entry of `run` from its listing `tags` and references `series`;
+        what cannot be read (each run's blobs are read separately) becomes its error."""
         entry = {"run": run, "error": None,
                  "last_written": max((t.max_wall_time for t in tags.values()), default=None),
                  "class_names": None, "probes": [], "methods": [], "prediction_steps": [],
                  "prediction_versions": []}
         try:
-            series = (self._read_references(scope, run) if references is None
-                      else references).get(run, {})
             metadata = {tag: layout.parse_metadata(time_series.plugin_content, tag)
                         for tag, time_series in tags.items()}
             header, _ = self._probes(scope, run, series.get(layout.PROBES_TAG, []))
@@ -317,14 +315,27 @@ class Reader:
                                                       tag)["signed"]
         return self._signed[key]
 
-    def series(self, scope: Scope, run: str, method: str) -> dict:
+    def series(self, scope: Scope, run: str, method: str) -> bytes:
         """Everything about one method over all its steps but the map values, with the
-        quality verdicts (see docs/http_api.md, `series`)."""
+        quality verdicts (see docs/http_api.md, `series`), as gzip'd UTF-8 JSON: cached
+        until a step is added or rewritten (each request reads the series' references)."""
         tag = layout.map_tag(method)
         data = self._series(scope, run, tag, fresh=True)
-        signed = self._signed_of(scope, run, tag)
+        key = ("series", scope.experiment_id, run, tag,
+               tuple((d.step, d.wall_time) for d in data))
+        body = self.cache.get(key)
+        if body is None:
+            text = json.dumps(self._series_body(scope, run, method, data),
+                              separators=(",", ":"), allow_nan=False)
+            body = gzip.compress(text.encode(), compresslevel=3, mtime=0)
+            self.cache.put(key, body, len(body))
+        return body
+
+    def _series_body(self, scope: Scope, run: str, method: str,
+                     data: list[provider.BlobSequenceDatum]) -> dict:
         found = list(self._pool.map(lambda d: self._map_header(scope, run, d), data))
-        return {"run": run, "method": method, "signed": signed,
+        return {"run": run, "method": method,
+                "signed": self._signed_of(scope, run, layout.map_tag(method)),
                 "steps": [d.step for d in data], "versions": [d.wall_time for d in data],
                 "classes": [h["targets"] for h in found],
                 "quantile_levels": list(layout.QUANTILE_LEVELS),
@@ -446,6 +457,7 @@ class Reader:
 
     def metrics_v1(self, scope: Scope, run: str, method: str) -> dict:
         """The `metrics` route (API version 1): the quality part of `series`."""
-        series = self.series(scope, run, method)
+        data = self._series(scope, run, layout.map_tag(method), fresh=True)
+        series = self._series_body(scope, run, method, data)
         return {"run": run, "method": method, "steps": series["steps"],
                 "metrics": series["metrics"], "sanity": series["verdicts"]["sanity"]}

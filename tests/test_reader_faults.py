@@ -168,13 +168,15 @@ def test_index_isolates_each_unreadable_run(server):
         assert runs[run]["methods"] == [] and runs[run]["probes"] == []
     assert "'signed'" in runs["bad_metadata"]["error"]
     for run in QUOTED_RUNS:
+        status, content_type, body = fetch(
+            api + "block?" + query(run=run, method="saliency", step=0))
         if load_fast == "true":   # TensorBoard's data server cannot parse their blob keys
             assert "double quote or a backslash" in runs[run]["error"]
             assert "--load_fast=false" in runs[run]["error"]
+            assert (status, content_type) == (400, "application/json")
+            assert "double quote or a backslash" in json.loads(body)["error"]
         else:
-            assert runs[run]["error"] is None
-            status, _, _ = fetch(api + "block?" + query(run=run, method="saliency", step=0))
-            assert status == 200
+            assert runs[run]["error"] is None and status == 200
 
 
 @pytest.mark.parametrize("method", sorted(MALFORMED_MAPS))
@@ -264,6 +266,9 @@ def test_a_rewritten_step_is_served_in_its_new_version(tmp_path, load_fast):
         versions = index["runs"][0]["methods"][0]["versions"]
         header, maps = block_maps(fetch(api + "block?run=picasso&method=saliency&step=0")[2])
         _, new_map = get_json(api + "map?run=picasso&method=saliency&step=0&image=1")
+        _, series = get_json(api + "series?run=picasso&method=saliency")
+    assert series["versions"] == versions
+    assert series["seconds"] == [{100.0: 1.0, 200.0: 2.0}[v // 100 * 100] for v in versions]
     expected_sign = {100.0: 1, 200.0: -1}[versions[0]]
     assert header["seconds"] == {1: 1.0, -1: 2.0}[expected_sign]
     np.testing.assert_allclose(maps, expected_sign * MAPS[:, 0], atol=1e-3)

@@ -3,6 +3,7 @@ loader, over logs of the real callback and a run of known maps written by the TF
 builders; every answer is compared with independently computed expectations."""
 
 import base64
+import gzip
 import json
 import shutil
 import struct
@@ -165,6 +166,10 @@ def test_series_of_one_method(client):
     drift = body["metrics"]["drift_previous"]
     assert drift == {"images": [[None, 0.5, 0.9]] * 2, "mean": [0.7, 0.7]}
     assert body["verdicts"]["directions"] == {"drift_previous": "higher"}
+    compressed = client.get(BASE + "series?run=known/picasso&method=lime",
+                            headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(compressed.data)) == body
 
 
 def test_series_metrics_and_sanity_verdict_of_the_callbacks_logs(client):

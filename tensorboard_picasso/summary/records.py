@@ -99,9 +99,13 @@ def _per_image(maps: np.ndarray | Sequence[np.ndarray],
     return per_image, [[int(c) for c in row] for row in target_rows]
 
 
-def _split(values: np.ndarray, counts: list[int]) -> list[list]:
-    """Rows of `values` (sum(counts), ...) grouped per image as nested lists."""
-    return [part.tolist() for part in np.split(values, np.cumsum(counts)[:-1])]
+def _per_map_floats(values: np.ndarray, counts: list[int]) -> list[list[list[float]]]:
+    """Rows of `values` (sum(counts), k), one per map, grouped per image; each value
+    the shortest decimal that reads back as the same float32 (the maps' precision), so
+    headers and the `series` route stay short."""
+    rows = [[float(str(v)) for v in row] for row in np.asarray(values, np.float32)]
+    starts = np.cumsum([0, *counts])
+    return [rows[start:end] for start, end in zip(starts[:-1], starts[1:])]
 
 
 def _metric_values(name: str, values: Sequence[float] | np.ndarray, count: int
@@ -142,8 +146,8 @@ def map_record(method: str, maps: np.ndarray | Sequence[np.ndarray],
     counts = [len(m) for m in per_image]
     block, ranges = codec.encode_maps(flat)
     header = {"version": layout.FORMAT_VERSION, "method": method, "params": dict(params or {}),
-              "targets": target_lists, "ranges": _split(ranges, counts),
-              "abs_quantiles": _split(codec.abs_quantiles(flat), counts),
+              "targets": target_lists, "ranges": _per_map_floats(ranges, counts),
+              "abs_quantiles": _per_map_floats(codec.abs_quantiles(flat), counts),
               "height": int(flat.shape[1]), "width": int(flat.shape[2]),
               "seconds": _optional(seconds, float, "seconds"),
               "epoch": _optional(epoch, int, "epoch"), "batch": _optional(batch, int, "batch"),
