@@ -56,7 +56,8 @@ def method_maps(method, rng):
         coarse = rng.normal(size=(PROBES, 8, 8))
         return np.kron(coarse, np.ones((SIDE // 8, SIDE // 8)))[:, None]
     if method == "saliency":    # per-pixel gradient magnitudes: noisy
-        return (np.abs(rng.normal(size=(PROBES, SIDE, SIDE))) * smooth(rng, PROBES))[:, None]
+        noise = np.abs(rng.normal(size=(PROBES, SIDE, SIDE)))
+        return (noise * smooth(rng, PROBES))[:, None]
     return smooth(rng, PROBES)[:, None]
 
 

@@ -144,15 +144,16 @@ class Reader:
       cache_bytes: bound of the blob cache (bytes).
     """
 
-    def __init__(self, data_provider: provider.DataProvider, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, data_provider: provider.DataProvider,
+                 cache_bytes: int = CACHE_BYTES):
         self._provider = data_provider
         self._references: dict[tuple[str, str, str], list[provider.BlobSequenceDatum]] = {}
         self._signed: dict[tuple[str, str, str], bool] = {}
-        self.cache = LruCache(cache_bytes)
+        self._cache = LruCache(cache_bytes)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=READ_THREADS, thread_name_prefix="picasso-read")
 
-    # -- provider calls ----------------------------------------------------------------------
+    # -- provider calls --------------------------------------------------------------------
 
     def _read_references(self, scope: Scope, run: str | None = None,
                          tag: str | None = None
@@ -219,14 +220,14 @@ class Reader:
         """`decode(blob)` of one of `datum`'s blobs, cached under (blob key, the datum's
         wall time, kind); `decode` raises FormatError on malformed data (not cached)."""
         key = _cache_key(datum, reference, kind)
-        value = self.cache.get(key)
+        value = self._cache.get(key)
         if value is None:
             raw = self._read_blob(scope, run, reference)
             value = decode(raw)
-            self.cache.put(key, value, _size(value, raw))
+            self._cache.put(key, value, _size(value, raw))
         return value
 
-    # -- validated pieces ---------------------------------------------------------------------
+    # -- validated pieces ------------------------------------------------------------------
 
     def _probes(self, scope: Scope, run: str,
                 data: list[provider.BlobSequenceDatum] | None = None
@@ -258,7 +259,7 @@ class Reader:
         """The run's class names (from its probes header), or None."""
         return self._probes(scope, run)[0]["class_names"]
 
-    # -- the routes of docs/http_api.md --------------------------------------------------------
+    # -- the routes of docs/http_api.md ----------------------------------------------------
 
     def index(self, scope: Scope) -> list[dict]:
         """One entry per run with Picasso data (sorted by name), a run that cannot be
@@ -276,7 +277,8 @@ class Reader:
         """The index entry of `run` from its listing `tags` and references `series`;
         what cannot be read (each run's blobs are read separately) becomes its error."""
         entry = {"run": run, "error": None,
-                 "last_written": max((t.max_wall_time for t in tags.values()), default=None),
+                 "last_written": max((t.max_wall_time for t in tags.values()),
+                                     default=None),
                  "class_names": None, "probes": [], "methods": [], "prediction_steps": [],
                  "prediction_versions": []}
         try:
@@ -323,12 +325,12 @@ class Reader:
         data = self._series(scope, run, tag, fresh=True)
         key = ("series", scope.experiment_id, run, tag,
                tuple((d.step, d.wall_time) for d in data))
-        body = self.cache.get(key)
+        body = self._cache.get(key)
         if body is None:
             text = json.dumps(self._series_body(scope, run, method, data),
                               separators=(",", ":"), allow_nan=False)
             body = gzip.compress(text.encode(), compresslevel=3, mtime=0)
-            self.cache.put(key, body, len(body))
+            self._cache.put(key, body, len(body))
         return body
 
     def _series_body(self, scope: Scope, run: str, method: str,
@@ -361,7 +363,7 @@ class Reader:
             text = json.dumps(header, separators=(",", ":")).encode()
             return struct.pack("<I", len(text)) + text + block
 
-        cached = self.cache.get(_cache_key(datum, block_reference, "block"))
+        cached = self._cache.get(_cache_key(datum, block_reference, "block"))
         if cached is not None:
             return cached
         header_read = self._pool.submit(self._map_header, scope, run, datum)
@@ -389,7 +391,7 @@ class Reader:
                           bytes)
 
     # -- version 1 of the HTTP API (the routes maps, map, mapset, metrics of the current
-    #    tab; removed together with them) ----------------------------------------------------
+    #    tab; removed together with them) ---------------------------------------------
 
     def _maps(self, scope: Scope, run: str, method: str, step: int
               ) -> tuple[dict, list[np.ndarray]]:
@@ -406,7 +408,7 @@ class Reader:
             return np.split(flat, np.cumsum([len(r) for r in header["targets"]])[:-1])
 
         block_reference = layout.map_block(datum.values)
-        maps = self.cache.get(_cache_key(datum, block_reference, "maps"))
+        maps = self._cache.get(_cache_key(datum, block_reference, "maps"))
         if maps is not None:
             return self._map_header(scope, run, datum), maps
         header_read = self._pool.submit(self._map_header, scope, run, datum)
