@@ -12,7 +12,7 @@ import functools
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from tensorboard import errors as tb_errors
 from tensorboard import plugin_util
@@ -29,7 +29,18 @@ _STATIC_NAME = re.compile(r"[a-z0-9_]+\.(js|css|json)")   # plain names: no sepa
 _INTEGER = re.compile(r"-?[0-9]{1,10}")                   # ASCII decimal only
 _JSON = "application/json"
 
-Handler = Callable[["PicassoPlugin", wrappers.Request], tuple[Any, str]]
+
+
+class Reply(NamedTuple):
+    """What a route answers: the body (JSON-able or bytes), its content type, and its
+    content encoding when the body is already compressed."""
+
+    body: Any
+    content_type: str
+    content_encoding: str | None = None
+
+
+Handler = Callable[["PicassoPlugin", wrappers.Request], Reply]
 
 
 class BadRequest(Exception):
@@ -37,13 +48,13 @@ class BadRequest(Exception):
 
 
 def _route(handler: Handler) -> Callable:
-    """Wrap handler(self, request) -> (body, content type) into a WSGI app answering
-    every error as 4xx JSON."""
+    """Wrap handler(self, request) -> Reply into a WSGI app answering every error as
+    4xx JSON."""
     @functools.wraps(handler)
     @wrappers.Request.application
     def app(self: PicassoPlugin, request: wrappers.Request) -> wrappers.Response:
         try:
-            body, content_type = handler(self, request)
+            reply = handler(self, request)
         except BadRequest as err:
             return http_util.Respond(request, {"error": str(err)}, _JSON, code=400)
         except ReadError as err:
@@ -53,7 +64,8 @@ def _route(handler: Handler) -> Callable:
         except tb_errors.PublicError as err:
             return http_util.Respond(request, {"error": str(err)}, _JSON,
                                      code=err.http_code)
-        return http_util.Respond(request, body, content_type)
+        return http_util.Respond(request, reply.body, reply.content_type,
+                                 content_encoding=reply.content_encoding)
     return app
 
 
@@ -117,28 +129,29 @@ class PicassoPlugin(base_plugin.TBPlugin):
 
     @_route
     def _serve_index(self, request):
-        return {"runs": self._reader.index(_scope(request))}, _JSON
+        return Reply({"runs": self._reader.index(_scope(request))}, _JSON)
 
     @_route
     def _serve_series(self, request):
-        return self._reader.series(_scope(request), _str_arg(request, "run"),
-                                   _str_arg(request, "method")), _JSON
+        return Reply(self._reader.series(_scope(request), _str_arg(request, "run"),
+                                         _str_arg(request, "method")), _JSON, "gzip")
 
     @_route
     def _serve_block(self, request):
-        return self._reader.block(_scope(request), _str_arg(request, "run"),
-                                  _str_arg(request, "method"), _int_arg(request, "step")), \
-            "application/octet-stream"
+        return Reply(self._reader.block(_scope(request), _str_arg(request, "run"),
+                                        _str_arg(request, "method"),
+                                        _int_arg(request, "step")),
+                     "application/octet-stream")
 
     @_route
     def _serve_predictions(self, request):
-        return self._reader.predictions(_scope(request), _str_arg(request, "run"),
-                                        _int_arg(request, "step")), _JSON
+        return Reply(self._reader.predictions(_scope(request), _str_arg(request, "run"),
+                                              _int_arg(request, "step")), _JSON)
 
     @_route
     def _serve_probe(self, request):
-        return self._reader.probe_png(_scope(request), _str_arg(request, "run"),
-                                      _int_arg(request, "image")), "image/png"
+        return Reply(self._reader.probe_png(_scope(request), _str_arg(request, "run"),
+                                            _int_arg(request, "image")), "image/png")
 
     @_route
     def _serve_static(self, request):
@@ -147,30 +160,30 @@ class PicassoPlugin(base_plugin.TBPlugin):
         if not _STATIC_NAME.fullmatch(name) or not os.path.isfile(path):
             raise ReadError(f"no static file {name[:60]!r}", 404)
         with open(path, "rb") as f:
-            return f.read(), _CONTENT_TYPES[name.rsplit(".", 1)[1]]
+            return Reply(f.read(), _CONTENT_TYPES[name.rsplit(".", 1)[1]])
 
     # -- version 1 of the API -----------------------------------------------------------
 
     @_route
     def _serve_maps_header(self, request):
-        return self._reader.map_header_v1(
+        return Reply(self._reader.map_header_v1(
             _scope(request), _str_arg(request, "run"), _str_arg(request, "method"),
-            _int_arg(request, "step")), _JSON
+            _int_arg(request, "step")), _JSON)
 
     @_route
     def _serve_map(self, request):
-        return self._reader.map_v1(
+        return Reply(self._reader.map_v1(
             _scope(request), _str_arg(request, "run"), _str_arg(request, "method"),
             _int_arg(request, "step"), _int_arg(request, "image"),
-            _int_arg(request, "target", default=0)), _JSON
+            _int_arg(request, "target", default=0)), _JSON)
 
     @_route
     def _serve_mapset(self, request):
-        return self._reader.mapset_v1(
+        return Reply(self._reader.mapset_v1(
             _scope(request), _str_arg(request, "run"), _str_arg(request, "method"),
-            _int_arg(request, "step"), _int_arg(request, "target", default=0)), _JSON
+            _int_arg(request, "step"), _int_arg(request, "target", default=0)), _JSON)
 
     @_route
     def _serve_metrics(self, request):
-        return self._reader.metrics_v1(_scope(request), _str_arg(request, "run"),
-                                       _str_arg(request, "method")), _JSON
+        return Reply(self._reader.metrics_v1(_scope(request), _str_arg(request, "run"),
+                                             _str_arg(request, "method")), _JSON)

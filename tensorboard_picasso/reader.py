@@ -21,6 +21,7 @@ import base64
 import collections
 import concurrent.futures
 import dataclasses
+import gzip
 import json
 import struct
 import threading
@@ -143,15 +144,16 @@ class Reader:
       cache_bytes: bound of the blob cache (bytes).
     """
 
-    def __init__(self, data_provider: provider.DataProvider, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, data_provider: provider.DataProvider,
+                 cache_bytes: int = CACHE_BYTES):
         self._provider = data_provider
         self._references: dict[tuple[str, str, str], list[provider.BlobSequenceDatum]] = {}
         self._signed: dict[tuple[str, str, str], bool] = {}
-        self.cache = LruCache(cache_bytes)
+        self._cache = LruCache(cache_bytes)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=READ_THREADS, thread_name_prefix="picasso-read")
 
-    # -- provider calls ----------------------------------------------------------------------
+    # -- provider calls --------------------------------------------------------------------
 
     def _read_references(self, scope: Scope, run: str | None = None,
                          tag: str | None = None
@@ -218,14 +220,14 @@ class Reader:
         """`decode(blob)` of one of `datum`'s blobs, cached under (blob key, the datum's
         wall time, kind); `decode` raises FormatError on malformed data (not cached)."""
         key = _cache_key(datum, reference, kind)
-        value = self.cache.get(key)
+        value = self._cache.get(key)
         if value is None:
             raw = self._read_blob(scope, run, reference)
             value = decode(raw)
-            self.cache.put(key, value, _size(value, raw))
+            self._cache.put(key, value, _size(value, raw))
         return value
 
-    # -- validated pieces ---------------------------------------------------------------------
+    # -- validated pieces ------------------------------------------------------------------
 
     def _probes(self, scope: Scope, run: str,
                 data: list[provider.BlobSequenceDatum] | None = None
@@ -257,31 +259,29 @@ class Reader:
         """The run's class names (from its probes header), or None."""
         return self._probes(scope, run)[0]["class_names"]
 
-    # -- the routes of docs/http_api.md --------------------------------------------------------
+    # -- the routes of docs/http_api.md ----------------------------------------------------
 
     def index(self, scope: Scope) -> list[dict]:
         """One entry per run with Picasso data (sorted by name), a run that cannot be
         read listed with its `error` (see docs/http_api.md, `index`)."""
         listing = self._pool.submit(self._listing, scope)
-        try:
-            references = self._read_references(scope)
-        except ReadError:
-            references = None      # one unreadable run fails the all-runs read: read each
+        references = self._read_references(scope)
         listing = listing.result()
         return list(self._pool.map(
-            lambda run: self._run_entry(scope, run, listing[run], references),
+            lambda run: self._run_entry(scope, run, listing[run], references.get(run, {})),
             sorted(listing)))
 
     def _run_entry(self, scope: Scope, run: str,
                    tags: Mapping[str, provider.BlobSequenceTimeSeries],
-                   references: dict[str, dict[str, list]] | None) -> dict:
+                   series: Mapping[str, list[provider.BlobSequenceDatum]]) -> dict:
+        """The index entry of `run` from its listing `tags` and references `series`;
+        what cannot be read (each run's blobs are read separately) becomes its error."""
         entry = {"run": run, "error": None,
-                 "last_written": max((t.max_wall_time for t in tags.values()), default=None),
+                 "last_written": max((t.max_wall_time for t in tags.values()),
+                                     default=None),
                  "class_names": None, "probes": [], "methods": [], "prediction_steps": [],
                  "prediction_versions": []}
         try:
-            series = (self._read_references(scope, run) if references is None
-                      else references).get(run, {})
             metadata = {tag: layout.parse_metadata(time_series.plugin_content, tag)
                         for tag, time_series in tags.items()}
             header, _ = self._probes(scope, run, series.get(layout.PROBES_TAG, []))
@@ -317,14 +317,27 @@ class Reader:
                                                       tag)["signed"]
         return self._signed[key]
 
-    def series(self, scope: Scope, run: str, method: str) -> dict:
+    def series(self, scope: Scope, run: str, method: str) -> bytes:
         """Everything about one method over all its steps but the map values, with the
-        quality verdicts (see docs/http_api.md, `series`)."""
+        quality verdicts (see docs/http_api.md, `series`), as gzip'd UTF-8 JSON: cached
+        until a step is added or rewritten (each request reads the series' references)."""
         tag = layout.map_tag(method)
         data = self._series(scope, run, tag, fresh=True)
-        signed = self._signed_of(scope, run, tag)
+        key = ("series", scope.experiment_id, run, tag,
+               tuple((d.step, d.wall_time) for d in data))
+        body = self._cache.get(key)
+        if body is None:
+            text = json.dumps(self._series_body(scope, run, method, data),
+                              separators=(",", ":"), allow_nan=False)
+            body = gzip.compress(text.encode(), compresslevel=3, mtime=0)
+            self._cache.put(key, body, len(body))
+        return body
+
+    def _series_body(self, scope: Scope, run: str, method: str,
+                     data: list[provider.BlobSequenceDatum]) -> dict:
         found = list(self._pool.map(lambda d: self._map_header(scope, run, d), data))
-        return {"run": run, "method": method, "signed": signed,
+        return {"run": run, "method": method,
+                "signed": self._signed_of(scope, run, layout.map_tag(method)),
                 "steps": [d.step for d in data], "versions": [d.wall_time for d in data],
                 "classes": [h["targets"] for h in found],
                 "quantile_levels": list(layout.QUANTILE_LEVELS),
@@ -350,7 +363,7 @@ class Reader:
             text = json.dumps(header, separators=(",", ":")).encode()
             return struct.pack("<I", len(text)) + text + block
 
-        cached = self.cache.get(_cache_key(datum, block_reference, "block"))
+        cached = self._cache.get(_cache_key(datum, block_reference, "block"))
         if cached is not None:
             return cached
         header_read = self._pool.submit(self._map_header, scope, run, datum)
@@ -378,7 +391,7 @@ class Reader:
                           bytes)
 
     # -- version 1 of the HTTP API (the routes maps, map, mapset, metrics of the current
-    #    tab; removed together with them) ----------------------------------------------------
+    #    tab; removed together with them) ---------------------------------------------
 
     def _maps(self, scope: Scope, run: str, method: str, step: int
               ) -> tuple[dict, list[np.ndarray]]:
@@ -395,7 +408,7 @@ class Reader:
             return np.split(flat, np.cumsum([len(r) for r in header["targets"]])[:-1])
 
         block_reference = layout.map_block(datum.values)
-        maps = self.cache.get(_cache_key(datum, block_reference, "maps"))
+        maps = self._cache.get(_cache_key(datum, block_reference, "maps"))
         if maps is not None:
             return self._map_header(scope, run, datum), maps
         header_read = self._pool.submit(self._map_header, scope, run, datum)
@@ -446,6 +459,7 @@ class Reader:
 
     def metrics_v1(self, scope: Scope, run: str, method: str) -> dict:
         """The `metrics` route (API version 1): the quality part of `series`."""
-        series = self.series(scope, run, method)
+        data = self._series(scope, run, layout.map_tag(method), fresh=True)
+        series = self._series_body(scope, run, method, data)
         return {"run": run, "method": method, "steps": series["steps"],
                 "metrics": series["metrics"], "sanity": series["verdicts"]["sanity"]}

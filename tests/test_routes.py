@@ -3,6 +3,7 @@ loader, over logs of the real callback and a run of known maps written by the TF
 builders; every answer is compared with independently computed expectations."""
 
 import base64
+import gzip
 import json
 import shutil
 import struct
@@ -15,7 +16,7 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from tensorboard_picasso.logger import log_explanations
 from tensorboard_picasso.methods import GradCAM, Occlusion, Saliency
-from tensorboard_picasso.summary import pb, records
+from tensorboard_picasso.summary import pb
 
 from conftest import CLASS_NAMES, EPOCHS, PROBE_COUNT
 from models import small_cnn
@@ -139,7 +140,8 @@ def expected_maps(trained_logs, step):
 def test_block_of_the_callbacks_maps_equals_the_methods_recomputed(client, trained_logs):
     step = 3
     for method, explanation in expected_maps(trained_logs, step).items():
-        status, response = get(client, f"block?run=main/picasso&method={method}&step={step}")
+        status, response = get(client,
+                               f"block?run=main/picasso&method={method}&step={step}")
         assert status == 200
         header, maps = decode_block(response.data)
         assert header["targets"] == explanation.targets.tolist()
@@ -165,6 +167,10 @@ def test_series_of_one_method(client):
     drift = body["metrics"]["drift_previous"]
     assert drift == {"images": [[None, 0.5, 0.9]] * 2, "mean": [0.7, 0.7]}
     assert body["verdicts"]["directions"] == {"drift_previous": "higher"}
+    compressed = client.get(BASE + "series?run=known/picasso&method=lime",
+                            headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(compressed.data)) == body
 
 
 def test_series_metrics_and_sanity_verdict_of_the_callbacks_logs(client):
@@ -177,7 +183,8 @@ def test_series_metrics_and_sanity_verdict_of_the_callbacks_logs(client):
         present = [v for v in images or [] if v is not None]
         assert mean == (pytest.approx(sum(present) / len(present)) if present else None)
     latest = next(m for m in reversed(untrained["mean"]) if m is not None)
-    assert body["verdicts"]["sanity"] == {"threshold": 0.8, "latest_drift_untrained": latest,
+    assert body["verdicts"]["sanity"] == {"threshold": 0.8,
+                                          "latest_drift_untrained": latest,
                                           "flagged": latest >= 0.8}
     assert body["verdicts"]["directions"]["deletion_auc"] == "lower"
 
@@ -228,7 +235,8 @@ def test_version_1_routes_serve_the_stored_maps(client):
         assert close_to(b64_map({**body, "height": 6, "width": 5}), KNOWN_MAPS[image][0])
     status, response = get(client, "metrics?run=known/picasso&method=lime")
     body = response.get_json()
-    assert body["steps"] == [0, 1] and body["metrics"]["drift_previous"]["mean"] == [0.7, 0.7]
+    assert body["steps"] == [0, 1]
+    assert body["metrics"]["drift_previous"]["mean"] == [0.7, 0.7]
     assert body["sanity"]["flagged"] is False
 
 
@@ -242,7 +250,8 @@ def test_version_1_routes_serve_the_stored_maps(client):
     ("map?run=main/picasso&method=occlusion&step=x&image=0", 400, "'step' must be an int"),
     ("map?run=main/picasso&method=occlusion&step=0&image=9", 404, "image=9 is out of"),
     ("map?run=main/picasso&method=occlusion&step=0&image=0&target=3", 404, "target=3"),
-    ("map?run=main/picasso&method=occlusion&step=0", 400, "missing query parameter 'image'"),
+    ("map?run=main/picasso&method=occlusion&step=0", 400,
+     "missing query parameter 'image'"),
     ("maps?method=occlusion&step=0", 400, "missing query parameter 'run'"),
     ("mapset?run=known/picasso&method=lime&step=0&target=1", 404, "for image 0"),
     ("metrics?run=main/picasso", 400, "missing query parameter 'method'"),

@@ -97,7 +97,8 @@ def probes_header(blob: bytes) -> dict:
         images.append({"hash": check.string(image.get("hash"), f"images[{i}].hash"),
                        "label": None if image.get("label") is None else
                        check.integer(image["label"], f"images[{i}].label", 0),
-                       "height": check.integer(image.get("height"), f"images[{i}].height", 1),
+                       "height": check.integer(image.get("height"),
+                                               f"images[{i}].height", 1),
                        "width": check.integer(image.get("width"), f"images[{i}].width", 1)})
     names = header.get("class_names")
     if names is not None:

@@ -82,7 +82,7 @@ def metric_tag(method: str, metric: str) -> str:
     return f"{_SCALAR_PREFIX}{method}/{metric}"
 
 
-# -- per-series metadata --------------------------------------------------------------------
+# -- per-series metadata -------------------------------------------------------------------
 
 def metadata_content(kind: str, **fields: Any) -> bytes:
     """The fixed, versioned per-series metadata (UTF-8 JSON) of a series of `kind`
@@ -129,7 +129,7 @@ def check_version(version: Any, what: str) -> int:
     return version
 
 
-# -- blob positions: the only place that knows them -------------------------------------------
+# -- blob positions: the only place that knows them ----------------------------------------
 
 def probes_blobs(header: T, pngs: Sequence[T]) -> list[T]:
     """The blob sequence of the probes series: header, then one PNG per image."""

@@ -11,7 +11,7 @@ The records are built by `records.py`; this module only writes them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,8 @@ def explanation(explanation: Any, step: int | None = None, seconds: float | None
         explanation.params, seconds, epoch, batch, metrics, constant_output), step)
 
 
-def _method_op(method: str, signed: bool):
+def _method_op(method: str, signed: bool) -> Callable[..., bool]:
+    """The op writing `method`'s maps, signed or not."""
     def op(maps: np.ndarray | Sequence[np.ndarray],
            targets: np.ndarray | Sequence[Sequence[int]], step: int | None = None,
            **fields: Any) -> bool:

@@ -30,7 +30,8 @@ def _optional(value: Any, kind: type, name: str) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a {kind.__name__} or None, got {value!r}") from None
+        raise ValueError(f"{name} must be a {kind.__name__} or None, got "
+                         f"{value!r}") from None
 
 
 def probes_record(images: np.ndarray, labels: Sequence[int] | np.ndarray | None = None,
@@ -99,9 +100,13 @@ def _per_image(maps: np.ndarray | Sequence[np.ndarray],
     return per_image, [[int(c) for c in row] for row in target_rows]
 
 
-def _split(values: np.ndarray, counts: list[int]) -> list[list]:
-    """Rows of `values` (sum(counts), ...) grouped per image as nested lists."""
-    return [part.tolist() for part in np.split(values, np.cumsum(counts)[:-1])]
+def _per_map_floats(values: np.ndarray, counts: list[int]) -> list[list[list[float]]]:
+    """Rows of `values` (sum(counts), k), one per map, grouped per image; each value
+    the shortest decimal that reads back as the same float32 (the maps' precision), so
+    headers and the `series` route stay short."""
+    rows = [[float(str(v)) for v in row] for row in np.asarray(values, np.float32)]
+    starts = np.cumsum([0, *counts])
+    return [rows[start:end] for start, end in zip(starts[:-1], starts[1:])]
 
 
 def _metric_values(name: str, values: Sequence[float] | np.ndarray, count: int
@@ -141,12 +146,14 @@ def map_record(method: str, maps: np.ndarray | Sequence[np.ndarray],
     flat = np.concatenate(per_image)
     counts = [len(m) for m in per_image]
     block, ranges = codec.encode_maps(flat)
-    header = {"version": layout.FORMAT_VERSION, "method": method, "params": dict(params or {}),
-              "targets": target_lists, "ranges": _split(ranges, counts),
-              "abs_quantiles": _split(codec.abs_quantiles(flat), counts),
+    header = {"version": layout.FORMAT_VERSION, "method": method,
+              "params": dict(params or {}),
+              "targets": target_lists, "ranges": _per_map_floats(ranges, counts),
+              "abs_quantiles": _per_map_floats(codec.abs_quantiles(flat), counts),
               "height": int(flat.shape[1]), "width": int(flat.shape[2]),
               "seconds": _optional(seconds, float, "seconds"),
-              "epoch": _optional(epoch, int, "epoch"), "batch": _optional(batch, int, "batch"),
+              "epoch": _optional(epoch, int, "epoch"),
+              "batch": _optional(batch, int, "batch"),
               "metrics": {str(name): _metric_values(name, values, len(per_image))
                           for name, values in (metrics or {}).items()},
               "constant_output": bool(constant_output)}
@@ -174,7 +181,8 @@ def predictions_record(classes: np.ndarray | Sequence[Sequence[int]],
         raise ValueError("probabilities holds NaN or infinite values")
     body = {"version": layout.FORMAT_VERSION, "classes": classes.astype(int).tolist(),
             "probabilities": probabilities.round(6).tolist(),
-            "epoch": _optional(epoch, int, "epoch"), "batch": _optional(batch, int, "batch"),
+            "epoch": _optional(epoch, int, "epoch"),
+            "batch": _optional(batch, int, "batch"),
             "constant_output": bool(constant_output)}
     return (layout.PREDICTIONS_TAG, layout.metadata_content("predictions"),
             layout.predictions_blobs(_json(body)))
