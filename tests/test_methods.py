@@ -6,7 +6,7 @@ import keras
 
 from tensorboard_picasso.methods import (
     ExplanationMethod, GradCAM, IntegratedGradients, Occlusion, Saliency, SmoothGrad,
-    available_methods, class_probabilities, get_method, register_method)
+    available_methods, class_probabilities, get_method, register_method, unregister_method)
 from tensorboard_picasso.methods.context import ProbeSet, RoundContext, forward
 from tensorboard_picasso.methods.model import ExplainableModel
 
@@ -266,11 +266,15 @@ def test_class_probabilities_top_k():
 def test_registered_user_function_is_a_method():
     def brightness(model, images, targets):
         return np.repeat(images.mean(-1)[:, None], targets.shape[1], axis=1)
-    register_method("brightness", brightness)
-    assert "brightness" in available_methods()
-    x = images(2, (16, 16, 3))
-    maps = get_method("brightness").explain(small_cnn(), x, target="top2").maps
-    np.testing.assert_allclose(maps[:, 1], x.mean(-1))
+    register_method("mean_brightness", brightness)
+    try:
+        assert "mean_brightness" in available_methods()
+        x = images(2, (16, 16, 3))
+        maps = get_method("mean_brightness").explain(small_cnn(), x, target="top2").maps
+        np.testing.assert_allclose(maps[:, 1], x.mean(-1))
+    finally:
+        unregister_method("mean_brightness")
+    assert "mean_brightness" not in available_methods()
 
 
 def test_registered_class_must_match_its_name():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tensorboard_picasso import PicassoCallback
-from tensorboard_picasso.methods import Saliency
-from tensorboard_picasso.quality.faithfulness import Faithfulness
+from tensorboard_picasso.methods import ExplanationMethod, ProbeSet, RoundContext, Saliency
 from tensorboard_picasso.methods.model import ExplainableModel
+from tensorboard_picasso.quality.faithfulness import Faithfulness
 from tensorboard_picasso.quality.measures import rank_correlation
 
 from conftest import EPOCHS, bar_images
@@ -42,20 +42,33 @@ def test_trained_vs_fresh_model_drifts_more_than_late_checkpoints(trained_logs):
 def test_deletion_and_insertion_prefer_the_true_order_on_a_linear_model():
     model, w, b = linear_logits_model(classes=2, seed=4)
     explainable = ExplainableModel(model)
-    x = explainable.prepare(np.random.default_rng(5).random((6, 8, 8, 3)))
+    context = RoundContext(explainable, ProbeSet.create(
+        explainable, np.random.default_rng(5).random((6, 8, 8, 3))))
+    x = context.images
     classes = np.ones(6, dtype=int)
     contribution = ((x - 0.5) * w[:, 1].reshape(8, 8, 3)).sum(-1)   # exact, fill = 0.5
     random_order = np.random.default_rng(6).random(contribution.shape)
     faithfulness = Faithfulness(steps=16, fill=0.5, batch_size=40)
-    true = faithfulness.auc(explainable, x, contribution, classes)
-    rand = faithfulness.auc(explainable, x, random_order, classes)
+    true = faithfulness.auc(context, contribution, classes)
+    rand = faithfulness.auc(context, random_order, classes)
     assert (true["deletion_auc"] < rand["deletion_auc"]).all()
     assert (true["insertion_auc"] > rand["insertion_auc"]).all()
     with pytest.raises(ValueError, match="fill must be"):
         Faithfulness(fill="purple")
 
 
-def test_quality_scalars_in_tensorboard_and_per_image_metrics_route(tmp_path):
+class Brightness(ExplanationMethod):
+    """A map that ignores the model: the image's brightness. Whatever the model learns,
+    its maps rank pixels exactly like the untrained model's — it must fail the sanity
+    check."""
+
+    name = "brightness"
+
+    def compute(self, model, images, targets):
+        return np.repeat(images.mean(-1)[:, None], targets.shape[1], axis=1)
+
+
+def test_quality_scalars_series_route_and_sanity_verdict_on_real_logs(tmp_path):
     import keras
     from models import small_cnn
 
@@ -65,8 +78,8 @@ def test_quality_scalars_in_tensorboard_and_per_image_metrics_route(tmp_path):
     model = small_cnn(classes=3)
     model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=3, verbose=0, callbacks=[PicassoCallback(
-        str(tmp_path), x[:6], y[:6], methods=["saliency", "gradcam"], masks=masks,
-        verbose=0)])
+        str(tmp_path), x[:6], y[:6], methods=["saliency", "gradcam", Brightness()],
+        masks=masks, budget=None, verbose=0)])
     with tensorboard_wsgi(tmp_path, "false") as client:
         tags = client.get("/data/plugin/scalars/tags").get_json()["picasso"]
         for method in ("saliency", "gradcam"):
@@ -74,16 +87,23 @@ def test_quality_scalars_in_tensorboard_and_per_image_metrics_route(tmp_path):
                            "insertion_auc", "shortcut_share"):
                 assert f"picasso/{method}/{metric}" in tags
         assert "picasso/quality_seconds_per_round" in tags
-        body = client.get("/data/plugin/picasso/metrics?run=picasso&method=saliency"
-                          ).get_json()
-        assert client.get("/data/plugin/picasso/metrics?run=picasso&method=x"
+        series = {method: client.get(f"/data/plugin/picasso/series?run=picasso&method="
+                                     f"{method}").get_json()
+                  for method in ("saliency", "brightness")}
+        assert client.get("/data/plugin/picasso/series?run=picasso&method=x"
                           ).status_code == 404
+    body = series["saliency"]
     assert body["steps"] == [-1, 0, 1, 2]
     drift = body["metrics"]["drift_previous"]
     assert drift["mean"][0] is None and len(drift["images"][1]) == 6
     share = body["metrics"]["shortcut_share"]["images"][-1]
     assert all(0 <= v <= 1 for v in share if v is not None)
-    assert isinstance(body["sanity"]["flagged"], bool)
+    assert body["verdicts"]["directions"]["deletion_auc"] == "lower"
+    untrained = body["metrics"]["drift_untrained"]["mean"][-1]
+    assert body["verdicts"]["sanity"]["flagged"] is (untrained >= 0.8)
+    flat = series["brightness"]
+    assert flat["metrics"]["drift_untrained"]["mean"][-1] == pytest.approx(1.0)
+    assert flat["verdicts"]["sanity"]["flagged"] is True
 
 
 @pytest.mark.parametrize("kwargs,message", [
