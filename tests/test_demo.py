@@ -27,6 +27,27 @@ def _event_files(path):
     return [f for f in os.listdir(path) if f.startswith("events.out.tfevents")]
 
 
+def _wait_for_line(proc, pattern, seconds):
+    """The first match of `pattern` in the process' stdout; fails after `seconds` even
+    when nothing arrives (select on the pipe's descriptor, never a blocking read)."""
+    import selectors
+
+    deadline = time.monotonic() + seconds
+    seen = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout.fileno(), selectors.EVENT_READ)
+        while True:
+            match = re.search(pattern, seen)
+            if match:
+                return match.group(0)
+            left = deadline - time.monotonic()
+            assert left > 0, f"no output matching {pattern!r} within {seconds} s: {seen!r}"
+            if selector.select(timeout=left):
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                assert chunk, "the process closed its output: " + proc.stderr.read()
+                seen += chunk.decode(errors="replace")
+
+
 def _summary_row(stdout, name):
     """(probe accuracy, [background shares]) from the summary table row."""
     for line in stdout.splitlines():
@@ -99,16 +120,8 @@ def test_serve_prints_the_tab_url_and_stops_on_ctrl_c(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(tmp_path)], cwd=REPO, env=_env(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = None
     try:
-        deadline = time.time() + 120
-        for line in proc.stdout:
-            match = re.search(r"http://127\.0\.0\.1:(\d+)/#picasso", line)
-            if match:
-                url = match.group(0)
-                break
-            assert time.time() < deadline
-        assert url, proc.stderr.read()
+        url = _wait_for_line(proc, r"http://127\.0\.0\.1:(\d+)/#picasso", seconds=120)
         import urllib.request
         port = int(re.search(r":(\d+)/", url).group(1))
         with urllib.request.urlopen(

@@ -263,6 +263,18 @@ def test_class_probabilities_top_k():
     assert top.names(["a", "b", "c"])[0][0] == "abc"[top.classes[0, 0]]
 
 
+@pytest.mark.parametrize("k", [0, -1, 1.5, True])
+def test_class_probabilities_refuses_a_k_that_is_not_a_count(k):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        class_probabilities(small_cnn(), images(1, (16, 16, 3)), k=k)
+
+
+def test_class_probabilities_k_above_the_classes_gives_all_of_them():
+    top = class_probabilities(small_cnn(), images(2, (16, 16, 3)), k=10)
+    assert top.classes.shape == (2, 3)
+    np.testing.assert_allclose(top.probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_registered_user_function_is_a_method():
     def brightness(model, images, targets):
         return np.repeat(images.mean(-1)[:, None], targets.shape[1], axis=1)
