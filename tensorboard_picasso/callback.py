@@ -15,7 +15,7 @@ from tensorboard_picasso.logger import ARGUMENTS_DOC, ExplanationLogger, RoundRe
 from tensorboard_picasso.methods.base import check_positive_int
 from tensorboard_picasso.methods.memory import DEFAULT_MEMORY_BOUND
 from tensorboard_picasso.methods.targets import TargetSpec
-from tensorboard_picasso.summary.layout import BEFORE_TRAINING_STEP
+from tensorboard_picasso.summary.layout import BEFORE_TRAINING_STEP, SKIPPED_ROUNDS_TAG
 
 PROGRESS_AFTER_SECONDS = 2.0   # a round longer than this shows its progress
 LEGACY_KERAS_MESSAGE = (
@@ -69,7 +69,7 @@ class PicassoCallback(keras.callbacks.Callback):
                  value_range: tuple[float, float] | None = None,
                  display_range: tuple[float, float] | None = None,
                  metrics: Sequence[str] | None = None, masks: Any = None,
-                 faithfulness_steps: int = 8, faithfulness_every: int = 1,
+                 faithfulness_steps: int = 8, faithfulness_every: int = 4,
                  memory_limit: int | str = DEFAULT_MEMORY_BOUND,
                  every_n_epochs: int = 1, every_n_batches: int | None = None,
                  log_before_training: bool = True, budget: float | None = 0.1,
@@ -122,7 +122,7 @@ class PicassoCallback(keras.callbacks.Callback):
         self._last_epoch = epoch
         if self.every_n_batches is None and (epoch + 1) % self.every_n_epochs == 0:
             last = epoch + 1 == self.params.get("epochs")
-            self._log(epoch, epoch=epoch, forced=last)
+            self._log(epoch, epoch=epoch, forced=last, final=last)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.every_n_batches is not None:
@@ -134,11 +134,11 @@ class PicassoCallback(keras.callbacks.Callback):
         # the end of training is always logged (early stopping, a schedule that skipped it)
         if self.every_n_batches is None and self._last_epoch is not None \
                 and self._last_step != self._last_epoch:
-            self._log(self._last_epoch, epoch=self._last_epoch, forced=True)
+            self._log(self._last_epoch, epoch=self._last_epoch, forced=True, final=True)
         elif self.every_n_batches is not None and self._last_step is not None:
             iteration = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             if iteration != self._last_step:
-                self._log(iteration, batch=iteration, forced=True)
+                self._log(iteration, batch=iteration, forced=True, final=True)
         self._print_pending()
         self.logger.close()
         if self.verbose:
@@ -151,12 +151,13 @@ class PicassoCallback(keras.callbacks.Callback):
 
     # -- rounds --------------------------------------------------------------------------
     def _log(self, step: int, epoch: int | None = None, batch: int | None = None,
-             forced: bool = False) -> None:
+             forced: bool = False, final: bool = False) -> None:
         if not forced and not self.budget.allows(time.perf_counter() - self._fit_start):
             return
         self._last_step = step
         self._round_start = time.perf_counter()
-        report = self.logger.log(step, epoch=epoch, batch=batch)
+        report = self.logger.log(step, epoch=epoch, batch=batch, final=final, scalars={
+            SKIPPED_ROUNDS_TAG: self.budget.skipped} if self.budget.share else None)
         self._clear_progress()
         self.budget.record(report.seconds, report.setup_seconds)
         if report.written:

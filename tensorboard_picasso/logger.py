@@ -76,7 +76,9 @@ ARGUMENTS_DOC = """
       masks: (N, H, W) masks of the object in each probe image, booleans or numbers in
         [0, 1]; turn on the "shortcut" metric.
       faithfulness_steps: K, the points of the deletion/insertion curves (default 8).
-      faithfulness_every: score faithfulness every k-th round only (default 1).
+      faithfulness_every: score faithfulness (the costly metric: 2 (K - 1) passes per
+        image and method) at every k-th round, besides the first and the final one
+        (default 4; 1 = every round).
       memory_limit: bytes (or a string such as "1GB") that a method's batch may use above
         the model; batches are sized from it, and halved on an out-of-memory error.
 """
@@ -153,7 +155,7 @@ class ExplanationLogger:
                  value_range: tuple[float, float] | None = None,
                  display_range: tuple[float, float] | None = None,
                  metrics: Sequence[str] | None = None, masks: Any = None,
-                 faithfulness_steps: int = 8, faithfulness_every: int = 1,
+                 faithfulness_steps: int = 8, faithfulness_every: int = 4,
                  memory_limit: int | str = DEFAULT_MEMORY_BOUND,
                  writer: RoundWriter | None = None,
                  progress: Callable[[str, int, int], None] | None = None) -> None:
@@ -239,9 +241,11 @@ class ExplanationLogger:
         return None if self.history is None else self.history.last_step
 
     # -- one round -----------------------------------------------------------------------
-    def log(self, step: int, epoch: int | None = None, batch: int | None = None
-            ) -> RoundReport:
-        """Explain the probe set now and write it at `step` as one event.
+    def log(self, step: int, epoch: int | None = None, batch: int | None = None,
+            final: bool = False, scalars: dict[str, float] | None = None) -> RoundReport:
+        """Explain the probe set now and write it at `step` as one event; `final` marks
+        the last round of training (it always scores faithfulness); `scalars` ({tag:
+        value}) are written with the round.
 
         Raises ValueError when the run's first round finds bad input (e.g. a model that
         outputs NaN before training); later, any failure — a method raising, out of
@@ -254,7 +258,7 @@ class ExplanationLogger:
         setup_before = self.model.backend.setup_seconds
         self.rounds += 1
         try:
-            summary, report = self._compute(step, epoch, batch)
+            summary, report = self._compute(step, epoch, batch, final, scalars or {})
         except Exception as error:  # noqa: BLE001 - a failed round must not stop training
             if self.rounds == 1 and isinstance(error, ValueError):
                 raise
@@ -285,8 +289,8 @@ class ExplanationLogger:
                       RuntimeWarning, stacklevel=3)
         return RoundReport(step, time.perf_counter() - start, written=False)
 
-    def _compute(self, step: int, epoch: int | None, batch: int | None
-                 ) -> tuple[Any, RoundReport]:
+    def _compute(self, step: int, epoch: int | None, batch: int | None, final: bool,
+                 extra: dict[str, float]) -> tuple[Any, RoundReport]:
         start = time.perf_counter()
         context = RoundContext(self.model, self.probes, self.memory_bound, self.progress)
         probabilities = context.probabilities
@@ -301,7 +305,8 @@ class ExplanationLogger:
             maps_by_method[method.name] = method.run(self.model, context, targets)
             report.method_seconds[method.name] = time.perf_counter() - method_start
         quality_start = time.perf_counter()
-        scores = {name: self.quality.score(context, name, maps[first], targets.first())
+        scores = {name: self.quality.score(context, name, maps[first], targets.first(),
+                                           final)
                   for name, maps in maps_by_method.items()}
         report.quality_seconds = time.perf_counter() - quality_start
         top = methods_lib.top_k(probabilities, self.top_k)
@@ -311,7 +316,7 @@ class ExplanationLogger:
             round_records.insert(0, records.probes_record(
                 self.probes.images, self.probes.labels, self.class_names,
                 self.display_range or self.probes.value_range))
-        scalars = {}
+        scalars = dict(extra)
         for method in self.methods:
             maps = maps_by_method[method.name]
             round_records.append(records.map_record(

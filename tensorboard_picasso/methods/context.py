@@ -123,13 +123,46 @@ class RoundContext:
         return self._forward()[1]
 
 
+def _blend(model: Any) -> Callable[..., Any]:
+    """Compiled body: scores and probabilities of copies first + mask (second - first)."""
+    ops = model.backend.ops
+
+    def run(first: Any, second: Any, image: Any, mask: Any) -> tuple[Any, Any]:
+        x = ops.take(first, image)
+        return model.scores_and_probabilities(
+            x + mask[..., None] * (ops.take(second, image) - x))
+    return run
+
+
+def blended_forward(model: Any, batcher: Batcher, first: np.ndarray, second: np.ndarray,
+                    count: int, items: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, probabilities), (count, classes) each, of `count` blended copies: copy i
+    is  first[j] + m * (second[j] - first[j])  with (j (b,) int32, m (b, H, W) float32 in
+    [0, 1]) = items(copy indices of a batch). One compiled function serves the clean
+    pass (m = 0), occlusion (m = the window), the deletion and insertion curves and the
+    fill images (m = 1), so a model is traced once for all of them. `first` and `second`
+    are (N, H, W, C) float32."""
+    run = model.compiled("blended_forward", _blend)
+    return batcher.run(run, count, lambda index: (first, second) + items(index))
+
+
+def whole_images(images: np.ndarray, value: float
+                 ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """`items` for blended_forward when copy i is image i with one mask value everywhere:
+    0 gives the first images, 1 the second ones."""
+    mask = np.full((1,) + images.shape[1:3], value, np.float32)
+    return lambda index: (index.astype(np.int32),
+                          np.broadcast_to(mask, (len(index),) + mask.shape[1:]))
+
+
 def forward(model: Any, images: np.ndarray, batch_size: int = 64
             ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, probabilities), (N, classes) each, of prepared images; raises ValueError
     naming the images when the model returns NaN or inf."""
-    run = model.compiled("forward", lambda m: m.scores_and_probabilities)
-    scores, probabilities = Batcher(batch_size, model.backend).run(
-        run, len(images), lambda index: (images[index],))
+    scores, probabilities = blended_forward(
+        model, Batcher(batch_size, model.backend), images, images, len(images),
+        whole_images(images, 0.0))
     check_finite(probabilities, "model output")
     check_finite(scores, "model output")
     return scores, probabilities

@@ -18,9 +18,9 @@ steps of `stride`; a last position flush with the far edge is added when the str
 pixels uncovered, so every pixel has a value. The coarse per-window drops (the grid) come
 from `Occlusion.drops`.
 
-Occluded copies are built inside the compiled function from (image index, window index)
-pairs, `batch_size` at a time, so memory stays at one batch of copies whatever the probe
-set size. One forward pass of a copy gives the scores of every class, so all the classes
+Occluded copies are built inside the compiled function (context.blended_forward: the
+image, its fill and the window's mask), `batch_size` at a time, so memory stays at one
+batch of copies whatever the probe set size. One forward pass of a copy gives the scores of every class, so all the classes
 mapped for an image cost the same passes as one; s_c(x) comes from the round's clean pass.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from tensorboard_picasso.methods.base import PairMethod
-from tensorboard_picasso.methods.context import RoundContext
+from tensorboard_picasso.methods.context import RoundContext, blended_forward
 from tensorboard_picasso.methods.value_range import check_value_range
 
 FILL_NAMES = ("grey", "gray", "black", "white", "mean", "blur")
@@ -79,29 +79,15 @@ def _indicators(side: int, size: int, starts: np.ndarray) -> np.ndarray:
         np.float32)
 
 
-def _occluded_scores(model: Any, score: str) -> Any:
-    """Compiled body: the scores (or probabilities) of every class for occluded copies
-    x + mask * (fill - x), one copy per (image index, window index) pair."""
-    ops = model.backend.ops
-    which = 0 if score == "logit" else 1
-
-    def run(images: Any, fills: Any, rows: Any, cols: Any, image_index: Any,
-            window_index: Any) -> Any:
-        x = ops.take(images, image_index)
-        mask = (ops.take(rows, window_index)[:, :, None, None]
-                * ops.take(cols, window_index)[:, None, :, None])
-        occluded = x + mask * (ops.take(fills, image_index) - x)
-        return model.scores_and_probabilities(occluded)[which]
-    return run
-
-
 class Occlusion(PairMethod):
     """Occlusion sensitivity maps.
 
     Args:
       window: int pixels, (h, w) pixels, or a float fraction of the side (Picasso's seed
         setting: 0.5 with stride 0.5 of the side = 2 positions per axis). Default 0.25.
-      stride: pixels (int or (h, w)) or a fraction like `window`; default half the window.
+      stride: pixels (int or (h, w)) or a fraction like `window`; default the window
+        itself (non-overlapping windows: 4 x 4 positions at the default window, a pass per
+        position and image; half the window gives 7 x 7, a smoother map at 3x the cost).
       fill: a number, "grey"/"gray" (middle of the value range), "black" (its low end),
         "white" (its high end), "mean" (per-image, per-channel mean) or "blur" (a Gaussian
         blurred copy, sigma = window/4).
@@ -140,7 +126,7 @@ class Occlusion(PairMethod):
         windows = [_window_pixels(v, side, "window")
                    for v, side in zip(_pair(self.window, "window"), (height, width))]
         if self.stride is None:
-            strides = [max(1, w // 2) for w in windows]
+            strides = windows
         else:
             strides = [_window_pixels(v, side, "stride")
                        for v, side in zip(_pair(self.stride, "stride"), (height, width))]
@@ -153,18 +139,19 @@ class Occlusion(PairMethod):
         self._used_range = self.value_range or probes.value_range
 
     def _fills(self, context: RoundContext) -> np.ndarray:
-        """Per-image fills: (N, H, W, C) for "blur", else (N, 1, 1, C) to broadcast."""
+        """The fill of each probe image, (N, H, W, C) float32."""
         images = context.images
         low, high = self.value_range or context.probes.value_range
         named = {"grey": (low + high) / 2, "gray": (low + high) / 2, "black": low,
                  "white": high}
-        if self.fill == "mean":
-            return images.mean(axis=(1, 2), keepdims=True)
         if self.fill == "blur":
             (wh, ww), _ = self.geometry(*images.shape[1:3])
             return context.probes.blurred(max(wh, ww) / 4)
-        value = named.get(self.fill, self.fill)
-        return np.full((len(images), 1, 1, images.shape[3]), value, dtype=np.float32)
+        if self.fill == "mean":
+            value = images.mean(axis=(1, 2), keepdims=True)
+        else:
+            value = np.float32(named.get(self.fill, self.fill))
+        return np.ascontiguousarray(np.broadcast_to(value, images.shape), np.float32)
 
     def drops(self, model: Any, context: RoundContext, image_index: np.ndarray,
               classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,15 +166,17 @@ class Occlusion(PairMethod):
         window_rows = np.repeat(rows, len(col_starts), axis=0)
         window_cols = np.tile(cols, (len(row_starts), 1))
         windows = len(window_rows)
-        fills = self._fills(context).astype(np.float32)
         occluded_images = np.unique(image_index)   # each image's copies serve all its classes
-        run = model.compiled(("occlusion", self.score, fills.shape[1:]),
-                             lambda m: _occluded_scores(m, self.score))
-        copies = self.batcher(model, context, backward=False).run(
-            run, len(occluded_images) * windows,
-            lambda item: (images, fills, window_rows, window_cols,
-                          occluded_images[item // windows], item % windows))
-        copies = copies.reshape(len(occluded_images), windows, -1)
+
+        def items(copy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            window = copy % windows
+            mask = window_rows[window][:, :, None] * window_cols[window][:, None, :]
+            return occluded_images[copy // windows].astype(np.int32), mask
+        scores, probabilities = blended_forward(
+            model, self.batcher(model, context, backward=False), images,
+            self._fills(context), len(occluded_images) * windows, items)
+        copies = (scores if self.score == "logit" else probabilities).reshape(
+            len(occluded_images), windows, -1)
         clean = context.scores if self.score == "logit" else context.probabilities
         slot = np.searchsorted(occluded_images, image_index)
         occluded = copies[slot, :, classes]                       # (P, windows)

@@ -14,8 +14,8 @@ image by default (insertion then starts from a blurry image, as in RISE), or a c
 The curves' ends are shared, not recomputed: deletion at k = 0 and insertion at k = K are
 the clean image (the round's clean pass), deletion at k = K and insertion at k = 0 are the
 fill image (one pass per round, shared by all methods). Only the 2 (K - 1) inner copies
-per image go through the model, built inside the compiled function from (image, curve,
-step) indices.
+per image go through the model, blended from the image and its fill by a pixel mask
+(context.blended_forward, the same compiled function as occlusion's).
 """
 
 from __future__ import annotations
@@ -26,28 +26,9 @@ import numpy as np
 
 from tensorboard_picasso.methods.base import check_positive_int
 from tensorboard_picasso.methods.batching import Batcher
-from tensorboard_picasso.methods.context import RoundContext, forward
+from tensorboard_picasso.methods.context import RoundContext, blended_forward, whole_images
 from tensorboard_picasso.methods.memory import batch_size_for
 from tensorboard_picasso.quality.measures import trapezoid
-
-
-def _inner_points(model: Any) -> Any:
-    """Compiled body: p_c of copies between image and fill; `insert` 1 for insertion."""
-    ops = model.backend.ops
-
-    def run(images: Any, fills: Any, ranks: Any, classes: Any, image: Any, insert: Any,
-            fraction: Any) -> Any:
-        x = ops.take(images, image)
-        fill = ops.take(fills, image)
-        pixels = float(ranks.shape[1])
-        changed = ops.less(ops.take(ranks, image), fraction[:, None] * pixels)
-        changed = ops.reshape(changed, (-1,) + tuple(x.shape[1:3]) + (1,))
-        insert = insert[:, None, None, None]
-        # deletion: x with the changed pixels from the fill; insertion: the reverse
-        start, end = insert * fill + (1 - insert) * x, insert * x + (1 - insert) * fill
-        copies = start + changed * (end - start)
-        return ops.pick(model.probabilities(copies), ops.take(classes, image))
-    return run
 
 
 class Faithfulness:
@@ -75,11 +56,19 @@ class Faithfulness:
             return context.probes.blurred(max(images.shape[1:3]) / 16)
         return np.full(images.shape, self.fill, dtype=np.float32)
 
+    def _batcher(self, context: RoundContext) -> Batcher:
+        size = self.batch_size or batch_size_for(context.model, context.images, False,
+                                                 context.memory_bound)
+        return Batcher(size, context.model.backend)
+
     def _fill_probabilities(self, context: RoundContext) -> np.ndarray:
         """Class probabilities of the fill images (N, classes), once per round."""
         key = ("faithfulness_fill", self.fill)
         if key not in context.memo:
-            context.memo[key] = forward(context.model, self.fills(context))[1]
+            images = context.images
+            context.memo[key] = blended_forward(
+                context.model, self._batcher(context), images, self.fills(context),
+                len(images), whole_images(images, 1.0))[1]
         return context.memo[key]
 
     def curves(self, context: RoundContext, maps: np.ndarray, classes: np.ndarray
@@ -97,18 +86,22 @@ class Faithfulness:
         filled = self._fill_probabilities(context)[rows, classes]
         inner = np.zeros((n, 2, max(k - 1, 0)), np.float32)
         if k > 1:
-            run = model.compiled("faithfulness", _inner_points)
-            size = self.batch_size or batch_size_for(model, images, False,
-                                                     context.memory_bound)
             per_image = 2 * (k - 1)
-            fills = self.fills(context)
-            inner = Batcher(size, model.backend).run(
-                run, n * per_image, lambda item: (
-                    images, fills, ranks.astype(np.float32), classes.astype(np.int32),
-                    (item // per_image).astype(np.int32),
-                    ((item % per_image) // (k - 1)).astype(np.float32),
-                    ((item % (k - 1) + 1) / k).astype(np.float32)),
-            ).reshape(n, 2, k - 1)
+            pixels = ranks.shape[1]
+
+            def items(copy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                image = copy // per_image
+                insert = (copy % per_image) // (k - 1)
+                fraction = (copy % (k - 1) + 1) / k
+                changed = ranks[image] < (fraction * pixels)[:, None]
+                # deletion: the changed pixels from the fill; insertion: only they from x
+                mask = np.where(insert[:, None] == 1, ~changed, changed)
+                return image.astype(np.int32), mask.reshape(
+                    (len(copy),) + images.shape[1:3]).astype(np.float32)
+            probabilities = blended_forward(model, self._batcher(context), images,
+                                            self.fills(context), n * per_image, items)[1]
+            picked = probabilities[np.arange(n * per_image), np.repeat(classes, per_image)]
+            inner = picked.reshape(n, 2, k - 1)
         return {"deletion": np.column_stack([clean, inner[:, 0], filled]),
                 "insertion": np.column_stack([filled, inner[:, 1], clean])}
 

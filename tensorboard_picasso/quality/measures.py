@@ -5,12 +5,14 @@ scalars that can be checked by a test or printed in a report, e.g. "how much of
 what the model looks at lies on the object and how much on the background".
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 __all__ = ["rank_correlation", "shortcut_share", "trapezoid"]
 
 
-def shortcut_share(maps, masks):
+def shortcut_share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     r"""Share of each map's positive attribution that falls inside a mask.
 
     For a map :math:`m` and a mask :math:`M` over the same pixels,
@@ -109,7 +111,7 @@ def _average_ranks(values):
     return ranks
 
 
-def rank_correlation(a, b):
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     r"""Spearman rank correlation of each pair of maps, with ties at their mean rank.
 
     .. math::

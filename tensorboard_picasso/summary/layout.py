@@ -28,7 +28,8 @@ everything that changes per step lives in the blobs. Three kinds of series, by t
   "probabilities": N x k, "epoch", "batch", "constant_output"}], most probable first.
 
 Scalars (TensorBoard's own scalar plugin, shown in the Scalars dashboard beside the loss):
-`SECONDS_PER_ROUND_TAG`, `QUALITY_SECONDS_PER_ROUND_TAG` and `metric_tag(method, metric)`.
+`SECONDS_PER_ROUND_TAG`, `QUALITY_SECONDS_PER_ROUND_TAG`, `SKIPPED_ROUNDS_TAG` (rounds the
+callback's time budget skipped so far) and `metric_tag(method, metric)`.
 
 Steps: `BEFORE_TRAINING_STEP` (-1) holds the untrained model; other steps are Keras' epoch
 index (or its global batch index when logging every N batches).
@@ -52,6 +53,7 @@ _MAP_TAG_PREFIX = "map/"
 _SCALAR_PREFIX = "picasso/"
 SECONDS_PER_ROUND_TAG = _SCALAR_PREFIX + "seconds_per_round"
 QUALITY_SECONDS_PER_ROUND_TAG = _SCALAR_PREFIX + "quality_seconds_per_round"
+SKIPPED_ROUNDS_TAG = _SCALAR_PREFIX + "skipped_rounds"   # by the time budget, so far
 
 # Levels (percent) of the |v| quantiles stored per map: the tab clips its colour scale
 # at one of them.

@@ -28,10 +28,10 @@ class Ops(Protocol):
 
     take(x, index): x[index] along axis 0.          pick(x, index): x[arange(M), index] for
     x (M, K), index (M,) -> (M,).                     softmax(x), sigmoid(x): along axis -1.
-    concat(xs, axis), reshape(x, shape), cast(x) (to float32), abs(x), maximum(x, y),
+    concat(xs, axis), cast(x) (to float32), abs(x), maximum(x, y),
     sum(x, axis, keepdims=False), mean(x, axis, keepdims=False), max(x, axis),
-    less(x, y) -> float32 0/1, resolve_predicted(classes (M,), scores (M, K)): classes with
-    -1 replaced by the row's argmax.
+    resolve_predicted(classes (M,), scores (M, K)): classes with -1 replaced by the row's
+    argmax.
     """
 
 

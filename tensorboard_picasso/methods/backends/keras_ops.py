@@ -24,7 +24,6 @@ class KerasOps:
     sigmoid = staticmethod(ops.sigmoid)
     abs = staticmethod(ops.abs)
     maximum = staticmethod(ops.maximum)
-    reshape = staticmethod(ops.reshape)
 
     @staticmethod
     def concat(xs: Sequence[Any], axis: int) -> Any:
@@ -46,9 +45,6 @@ class KerasOps:
     def max(x: Any, axis: Any) -> Any:
         return ops.max(x, axis=axis)
 
-    @staticmethod
-    def less(x: Any, y: Any) -> Any:
-        return ops.cast(ops.less(x, y), "float32")
 
     @staticmethod
     def resolve_predicted(classes: Any, scores: Any) -> Any:

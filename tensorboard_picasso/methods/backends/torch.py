@@ -26,7 +26,6 @@ class TorchOps:
     softmax = staticmethod(lambda x: torch.softmax(x, dim=-1))
     sigmoid = staticmethod(torch.sigmoid)
     abs = staticmethod(torch.abs)
-    reshape = staticmethod(torch.reshape)
 
     @staticmethod
     def maximum(x: Tensor, y: Any) -> Tensor:
@@ -52,9 +51,6 @@ class TorchOps:
     def max(x: Tensor, axis: Any) -> Tensor:
         return torch.amax(x, dim=axis)
 
-    @staticmethod
-    def less(x: Tensor, y: Tensor) -> Tensor:
-        return (x < y).float()
 
     @staticmethod
     def resolve_predicted(classes: Tensor, scores: Tensor) -> Tensor:
