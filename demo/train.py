@@ -83,10 +83,11 @@ def _callbacks(log_dir, probes, probe_labels, class_names, image_side,
 
     return [
         keras.callbacks.TensorBoard(log_dir=log_dir),
+        # every epoch is logged (budget=None): the demo's models train in seconds, and
+        # the tab is the point; with labels, each image's true class is mapped too
         PicassoCallback(log_dir, images=probes, labels=probe_labels,
                         class_names=list(class_names),
-                        methods=_methods(image_side), every_n_epochs=1,
-                        target="predicted", batch_size=256, masks=masks),
+                        methods=_methods(image_side), budget=None, masks=masks),
     ]
 
 
