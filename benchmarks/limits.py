@@ -55,9 +55,9 @@ def backward_limit(model, images, passes=1):
 
         def score(x, t, f):
             return jnp.sum(model.stateless_call(t, f, x, training=False)[0][:, 0])
-        step = jax.jit(jax.grad(score))
+        gradient = jax.jit(jax.grad(score))
         x = jnp.asarray(images)
-        return lambda: [np.asarray(step(x, trainable, frozen)) for _ in range(passes)]
+        return lambda: [np.asarray(gradient(x, trainable, frozen)) for _ in range(passes)]
     import torch
 
     def run():

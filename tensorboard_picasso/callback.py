@@ -96,6 +96,7 @@ class PicassoCallback(keras.callbacks.Callback):
         self._progress_methods: set[str] = set()
         self._pending_message: str | None = None
         self._logged = 0
+        self.reports: list[RoundReport] = []   # every round this fit, logged or lost
 
     # tf_keras (legacy Keras 2) calls these while setting up its fit; Keras 3 never does.
     def _implements_train_batch_hooks(self) -> bool:
@@ -159,6 +160,7 @@ class PicassoCallback(keras.callbacks.Callback):
         report = self.logger.log(step, epoch=epoch, batch=batch, final=final, scalars={
             SKIPPED_ROUNDS_TAG: self.budget.skipped} if self.budget.share else None)
         self._clear_progress()
+        self.reports.append(report)
         self.budget.record(report.seconds, report.setup_seconds)
         if report.written:
             self._logged += 1

@@ -128,6 +128,8 @@ class RoundReport:
     written: bool
     method_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     quality_seconds: float = 0.0
+    forward_seconds: float = 0.0    # the clean pass (probabilities, targets)
+    write_seconds: float = 0.0      # encoding the records and writing the event
     setup_seconds: float = 0.0      # of `seconds`, one-time tracing and compiling
     constant_output: bool = False
 
@@ -263,6 +265,7 @@ class ExplanationLogger:
             if self.rounds == 1 and isinstance(error, ValueError):
                 raise
             return self._lost(step, start, f"{type(error).__name__}: {error}")
+        written = time.perf_counter()
         try:
             self.writer.write(step, summary)
         except OSError as error:
@@ -277,6 +280,7 @@ class ExplanationLogger:
             self._failing = False
         self._commit(report)
         report.seconds = time.perf_counter() - start
+        report.write_seconds += time.perf_counter() - written
         report.setup_seconds = self.model.backend.setup_seconds - setup_before
         return report
 
@@ -294,11 +298,13 @@ class ExplanationLogger:
         start = time.perf_counter()
         context = RoundContext(self.model, self.probes, self.memory_bound, self.progress)
         probabilities = context.probabilities
+        forwarded = time.perf_counter()
         constant = len(probabilities) > 1 and float(
             np.ptp(probabilities, axis=0).max()) < CONSTANT_OUTPUT_SPREAD
         targets = methods_lib.resolve_targets(self.target, probabilities, self.probes.labels)
         first = np.concatenate([[0], np.cumsum(targets.counts)[:-1]])
-        report = RoundReport(step, 0.0, True, constant_output=constant)
+        report = RoundReport(step, 0.0, True, constant_output=constant,
+                             forward_seconds=forwarded - start)
         maps_by_method: dict[str, np.ndarray] = {}
         for method in self.methods:
             method_start = time.perf_counter()
@@ -309,6 +315,7 @@ class ExplanationLogger:
                                            final)
                   for name, maps in maps_by_method.items()}
         report.quality_seconds = time.perf_counter() - quality_start
+        encoding = time.perf_counter()
         top = methods_lib.top_k(probabilities, self.top_k)
         round_records = [records.predictions_record(top.classes, top.probabilities, epoch,
                                                     batch, constant)]
@@ -332,7 +339,9 @@ class ExplanationLogger:
         if self.quality.metrics:
             scalars[layout.QUALITY_SECONDS_PER_ROUND_TAG] = report.quality_seconds
         self._pending = {name: maps[first] for name, maps in maps_by_method.items()}
-        return pb.round_summary(round_records, scalars), report
+        summary = pb.round_summary(round_records, scalars)
+        report.write_seconds = time.perf_counter() - encoding
+        return summary, report
 
     def _commit(self, report: RoundReport) -> None:
         """After a round reached the log: the quality references move on."""

@@ -4,7 +4,6 @@ directory replaced, a kill -9 in the middle of a round, a resumed fit."""
 
 import contextlib
 import glob
-import json
 import os
 import shutil
 import signal
@@ -18,7 +17,6 @@ import numpy as np
 import pytest
 import keras
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-from tensorboard.util import tensor_util
 
 from tensorboard_picasso import PicassoCallback
 from tensorboard_picasso.methods import ExplanationMethod

@@ -6,8 +6,6 @@ import base64
 import gzip
 import json
 import shutil
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from tensorboard_picasso.summary import pb
 
 from conftest import CLASS_NAMES, EPOCHS, PROBE_COUNT
 from models import small_cnn
-from tensorboard_harness import tensorboard_wsgi
+from tensorboard_harness import close_to, decode_block, tensorboard_wsgi
 
 SCRIPT_RUN = "<script>alert(1)</script>"
 BASE = "/data/plugin/picasso/"
@@ -68,26 +66,6 @@ def client(trained_logs, tmp_path_factory):
 def get(client, path):
     response = client.get(BASE + path)
     return response.status_code, response
-
-
-def decode_block(data):
-    """(header, maps per image) from a `block` response, as docs/http_api.md says."""
-    (length,) = struct.unpack("<I", data[:4])
-    header = json.loads(data[4:4 + length])
-    raw = np.frombuffer(zlib.decompress(data[4 + length:]), np.uint8)
-    h, w = header["height"], header["width"]
-    ranges = [pair for row in header["ranges"] for pair in row]
-    d = raw[:raw.size // 2].astype(np.int64) + 256 * raw[raw.size // 2:].astype(np.int64)
-    q = np.cumsum(np.cumsum(d.reshape(len(ranges), h, w), axis=1), axis=2) % 65536
-    lo, hi = np.asarray(ranges).T[:, :, None, None]
-    flat = lo + q / 65535 * (hi - lo)
-    return header, np.split(flat, np.cumsum([len(t) for t in header["targets"]])[:-1])
-
-
-def close_to(decoded, truth):
-    """Within the format's quantisation error, (hi - lo) / 131070 per map."""
-    span = truth.max(axis=(-2, -1)) - truth.min(axis=(-2, -1))
-    return (np.abs(decoded - truth).max(axis=(-2, -1)) <= span / 131070 * 1.01 + 1e-6).all()
 
 
 def test_index_lists_runs_methods_versions_and_errors_per_run(client):

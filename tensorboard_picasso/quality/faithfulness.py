@@ -20,7 +20,6 @@ per image go through the model, blended from the image and its fill by a pixel m
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
