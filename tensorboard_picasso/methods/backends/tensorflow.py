@@ -31,7 +31,8 @@ class TensorFlowBackend(Backend):
             if not compiled:
                 signature = [tf.TensorSpec([None, *t.shape[1:]] if t.shape.rank else [],
                                            t.dtype) for t in tensors]
-                compiled.append(tf.function(function, input_signature=signature))
+                compiled.append(tf.function(function, input_signature=signature,
+                                            autograph=False))
             return compiled[0](*tensors)
         return call
 
