@@ -3,8 +3,9 @@ bound (1 GiB), on real networks: ConvNeXtTiny at 128x128 and MobileNetV2 at 224x
 (weights=None, 16 probe images). Each measurement runs in a process of its own (peak
 resident memory, ru_maxrss, only grows):
 
-    model footprint = RSS after building the model and one forward pass - RSS before
-    method peak      = peak RSS while the method runs - RSS before it
+    model footprint = RSS after building the model and one pass on one image - before
+    method peak      = peak RSS while the round's clean pass and the method run - RSS
+                       before them
 
 It also prints the batch the memory bound chose (methods/memory.py) and the bytes per
 copy that this implies, from which FORWARD_FACTOR / BACKWARD_FACTOR are calibrated.
@@ -47,11 +48,10 @@ def measure(network, side, method, bound):
     images = (np.random.default_rng(0).random((16, side, side, 3)) * 255).astype("float32")
     explainable = as_explainable(model)
     probes = ProbeSet.create(explainable, images)
-    context = RoundContext(explainable, probes, memory_bound=bound)
-    context.probabilities    # the clean pass: traced, run once
-    footprint = rss_mib() - start
     explained = get_method(method)
-    explained.validate(explainable, probes)
+    explained.validate(explainable, probes)      # profiles the model on one image
+    footprint = rss_mib() - start
+    context = RoundContext(explainable, probes, memory_bound=bound)
     before, peak_before = rss_mib(), peak_mib()
     predicted = Targets.from_array(context.probabilities.argmax(1)[:, None])
     maps = explained.run(explainable, context, predicted)
