@@ -53,8 +53,9 @@ class PicassoCallback(keras.callbacks.Callback):
         of x or (x, y) elements (batched or not; the first `max_images` are taken).
 {ARGUMENTS_DOC}      every_n_epochs: log after every N-th epoch (default 1).
       every_n_batches: log every N training batches instead of per epoch.
-      log_before_training: also log the untrained model at step -1 (not when resuming a
-        run with initial_epoch > 0).
+      log_before_training: also log the untrained model at step -1. A fit resumed with
+        initial_epoch > 0 instead continues the run it finds in `log_dir` (probe images
+        not written again, drift still against the run's first maps).
       budget: the largest share of the fit's wall time spent logging (default 0.1);
         None logs every scheduled round.
       verbose: 1 prints one line per round (and progress for long rounds), 0 nothing.
@@ -89,6 +90,7 @@ class PicassoCallback(keras.callbacks.Callback):
             faithfulness_steps=faithfulness_steps, faithfulness_every=faithfulness_every,
             memory_limit=memory_limit, progress=self._progress)
         self._fit_start = 0.0
+        self._first_epoch = True
         self._last_step: int | None = None    # the newest step logged (or tried)
         self._last_epoch: int | None = None   # the newest epoch that finished
         self._round_start = 0.0
@@ -111,13 +113,16 @@ class PicassoCallback(keras.callbacks.Callback):
             raise ValueError(LEGACY_KERAS_MESSAGE)
         self.logger.bind(self.model)
         self._fit_start = time.perf_counter()
-        self._last_step = self.logger.last_logged_step
+        self._first_epoch = True
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._print_pending()
-        resumed = epoch > 0 or self._last_step is not None
-        if self.log_before_training and not resumed and self._logged == 0:
-            self._log(BEFORE_TRAINING_STEP, forced=True)
+        if self._first_epoch:
+            self._first_epoch = False
+            if epoch > 0:       # a resumed fit (initial_epoch): its run goes on
+                self._last_step = self.logger.continue_run()
+            elif self.log_before_training:
+                self._log(BEFORE_TRAINING_STEP, forced=True)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._last_epoch = epoch

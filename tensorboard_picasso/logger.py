@@ -193,7 +193,6 @@ class ExplanationLogger:
         self.progress = progress
         self.model: Any = None
         self.probes: ProbeSet | None = None
-        self.history: RunHistory | None = None
         self._probes_written = False
         self.rounds = 0      # rounds attempted
         self.lost = 0        # rounds that did not reach the log
@@ -204,8 +203,7 @@ class ExplanationLogger:
 
     def bind(self, model: Any) -> None:
         """Check the probe set, labels, class names, methods and masks against `model`
-        (a ValueError naming the argument and the fix), and read back this run's earlier
-        rounds, if any (a resumed fit continues them)."""
+        (a ValueError naming the argument and the fix)."""
         self.model = methods_lib.as_explainable(model, self.preprocess, self.output)
         self.probes = ProbeSet.create(self.model, self.images, None, self.value_range)
         classes = self.model.num_classes
@@ -218,29 +216,26 @@ class ExplanationLogger:
         for method in self.methods:
             method.validate(self.model, self.probes)
         self.quality.check_masks(self.probes.images)
-        self._continue_run()
 
-    def _continue_run(self) -> None:
-        """A run logged before (a resumed fit): keep its probes and drift references."""
-        self.history = RunHistory.read(self.run_dir)
-        if self.history is None:
-            return
+    def continue_run(self) -> int | None:
+        """Continue the rounds this run logged before (a resumed fit): its probe images
+        are not written again and drift stays measured against its first and latest maps.
+        Returns the newest step it holds, or None when it holds none."""
+        history = RunHistory.read(self.run_dir)
+        if history is None:
+            return None
         hashes = [codec.image_hash(image) for image in self.probes.images]
-        self._probes_written = self.history.probe_hashes == hashes
-        if not self._probes_written and self.history.probe_hashes:
+        self._probes_written = history.probe_hashes == hashes
+        if not self._probes_written and history.probe_hashes:
             warnings.warn(f"Picasso: {self.run_dir} holds rounds of other probe images; "
                           "the new probe images are logged again and earlier steps keep "
                           "the old ones", RuntimeWarning, stacklevel=3)
-            return
+            return history.last_step
         for method in self.methods:
-            first_and_last = self.history.first_and_last_maps(method.name)
+            first_and_last = history.first_and_last_maps(method.name)
             if first_and_last is not None:
                 self.quality.remember(method.name, *first_and_last)
-
-    @property
-    def last_logged_step(self) -> int | None:
-        """The newest step of this run read back from its logs when binding, if any."""
-        return None if self.history is None else self.history.last_step
+        return history.last_step
 
     # -- one round -----------------------------------------------------------------------
     def log(self, step: int, epoch: int | None = None, batch: int | None = None,

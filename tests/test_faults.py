@@ -241,3 +241,28 @@ def test_a_resumed_fit_continues_its_run(tmp_path):
     drift = series["metrics"]["drift_untrained"]["mean"]
     assert series["steps"] == [-1, 0, 1, 2, 3, 4, 5]
     assert drift[0] is None and all(v is not None for v in drift[1:])
+
+
+def test_a_rerun_into_the_same_directory_starts_over(tmp_path):
+    """A new fit from epoch 0 into a used log_dir is a new run, not a resumed one: it logs
+    its untrained model again and measures drift against it."""
+    from tensorboard_harness import decode_block
+    from tensorboard_picasso.quality.measures import rank_correlation
+
+    x, y = bar_images(4)
+    fit(PicassoCallback(tmp_path, x, y, methods=["saliency"], budget=None), epochs=2)
+    keras.utils.set_random_seed(7)
+    fit(PicassoCallback(tmp_path, x, y, methods=["saliency"], budget=None), epochs=2,
+        model=small_cnn(classes=3, seed=7))
+    tags, events = rounds(tmp_path / "picasso")
+    assert events == {-1: 2, 0: 2, 1: 2}           # each step written by both fits
+    with tensorboard_wsgi(tmp_path, "false") as client:
+        series = client.get("/data/plugin/picasso/series?run=picasso&method=saliency"
+                            ).get_json()
+        maps = {step: decode_block(client.get(
+            f"/data/plugin/picasso/block?run=picasso&method=saliency&step={step}").data)[1]
+            for step in (-1, 0)}
+    first = {step: np.stack([m[0] for m in per_image]) for step, per_image in maps.items()}
+    expected = rank_correlation(first[0], first[-1])
+    served = series["metrics"]["drift_untrained"]["images"][series["steps"].index(0)]
+    np.testing.assert_allclose(served, expected, atol=1e-3)
