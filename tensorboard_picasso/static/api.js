@@ -1,170 +1,151 @@
 /** Client for the Picasso HTTP API (docs/http_api.md). URLs are relative to the iframe
  * document, whose base is TensorBoard's `data/plugin/picasso/`, so they work behind
- * --path_prefix and proxies. Responses for logged steps never change, so they are
- * cached (least recently used maps are dropped past MAX_CACHE_BYTES); at most
- * MAX_IN_FLIGHT requests run at a time. */
+ * --path_prefix and proxies.
+ *
+ * Views pull data synchronously while they render: `get()` returns the entry of a
+ * request ({status: "loading" | "ready" | "error", value, error}) and starts it when
+ * needed; each settled request calls `onSettle` so the app renders again. Keys carry the
+ * step's `version`, so a rewritten step is fetched again. At most MAX_IN_FLIGHT requests
+ * run at once, the most recently wanted first; a queued request that no render asked for
+ * since the previous frame is dropped. Decoded maps beyond MAX_CACHE_BYTES are evicted,
+ * least recently used first. */
 
-const MAX_IN_FLIGHT = 8;
-const MAX_CACHE_BYTES = 256 * 2 ** 20; // decoded maps kept for redraws and scrubbing
+import {decodeBlock} from "./codec.js";
 
-/** Rejection of a queued request nobody wanted any more when its turn came. */
-class Skipped extends Error {}
-
-/** Runs async jobs FIFO, at most `size` at a time; skips jobs whose wanted() is false. */
-class Pool {
-  constructor(size) {
-    this.size = size;
-    this.active = 0;
-    this.queue = [];
-  }
-
-  run(job, wanted) {
-    return new Promise((resolve, reject) => {
-      this.queue.push({job, wanted, resolve, reject});
-      this.next();
-    });
-  }
-
-  next() {
-    while (this.active < this.size && this.queue.length) {
-      const task = this.queue.shift();
-      if (!task.wanted()) {
-        task.reject(new Skipped("no longer needed"));
-        continue;
-      }
-      this.active++;
-      task.job().then(task.resolve, task.reject).finally(() => {
-        this.active--;
-        this.next();
-      });
-    }
-  }
-}
+const MAX_IN_FLIGHT = 6;
+const MAX_CACHE_BYTES = 256 * 2 ** 20;
 
 function url(route, params) {
   return `${route}?${new URLSearchParams(params)}`;
 }
 
-/** GETs a JSON route; a 4xx/5xx becomes an Error carrying the backend's message. */
-async function getJson(route, params = {}) {
+/** A fetch whose 4xx/5xx becomes an Error carrying the backend's message. */
+async function fetchOk(route, params) {
   let response;
   try {
     response = await fetch(url(route, params));
   } catch (error) {
     throw new Error(`${route}: could not reach TensorBoard (${error.message})`);
   }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(body?.error ?? `${route}: HTTP ${response.status}`);
-  if (body === null) throw new Error(`${route}: the response is not JSON`);
-  return body;
-}
-
-/** One map of a `mapset` response (with the set's size) as {width, height, values:
- * Float32Array, targetClass, targetName} (targetName may be null: see className() in
- * predictions.js). */
-function decodeMap(json, width, height) {
-  const binary = atob(json.data);
-  const values = new Float32Array(width * height);
-  if (binary.length !== values.length * 4) {
-    throw new Error(`map data has ${binary.length} bytes, expected ${values.length * 4}`);
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.error ?? `${route}: HTTP ${response.status}`);
   }
-  const view = new DataView(new ArrayBuffer(binary.length));
-  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
-  for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
-  return {width, height, values, targetClass: json.target_class, targetName: json.target_name};
+  return response;
 }
 
-/** A `mapset` response as its decoded maps, in probe order. */
-function decodeMapset(json) {
-  return json.maps.map((map) => decodeMap(map, json.width, json.height));
-}
-
-/** Loads a PNG route into a decoded <img> (same origin, so canvases stay readable). */
-async function loadImage(src) {
-  const image = new Image();
-  image.src = src;
+async function getJson(route, params = {}) {
+  const response = await fetchOk(route, params);
   try {
-    await image.decode();
+    return await response.json();
   } catch {
-    throw new Error(`could not load the probe image (${src})`);
+    throw new Error(`${route}: the response is not JSON`);
   }
-  return image;
 }
 
 export class Api {
-  constructor() {
-    this.pool = new Pool(MAX_IN_FLIGHT);
-    this.cache = new Map(); // key -> {promise, wants: [() => boolean] | null, bytes}, oldest first
-    this.bytes = 0; // decoded map values held by the cache
+  /** `onSettle()` is called after any request of get() settles. */
+  constructor(onSettle = () => {}) {
+    this.onSettle = onSettle;
+    this.entries = new Map(); // key -> entry, least recently used first
+    this.queue = [];
+    this.active = 0;
+    this.bytes = 0;
+    this.frame = 0;
   }
 
-  /** The run index; never cached (it is polled for new checkpoints). */
+  /** The run index (never cached: it is what tells that something changed). */
   index() {
     return getJson("index");
   }
 
-  /** Quality metrics of a method over training; not cached (it grows with each step). */
-  metrics(run, method) {
-    return getJson("metrics", {run, method});
+  /** Starts a new render frame: requests queued before the previous one and not asked
+   * for since are dropped when their turn comes. */
+  nextFrame() {
+    this.frame++;
   }
 
-  /** The per-step header of a method (targets, target names, ranges). */
-  header(run, method, step, wanted) {
-    return this.cached({route: "maps", run, method, step}, getJson, wanted);
+  /** One method of a run over all its steps (classes, scales' quantiles, metrics,
+   * verdicts); `signature` names the steps and versions it must cover. */
+  series(run, method, signature) {
+    return this.get(["series", run, method, signature], () => getJson("series", {run, method}));
   }
 
-  /** Every probe image's map at one checkpoint (a grid column), decoded: one request,
-   * cached as a whole, so no map is fetched twice. */
-  mapset(run, method, step, target, wanted) {
-    return this.cached({route: "mapset", run, method, step, target},
-      (route, params) => getJson(route, params).then(decodeMapset), wanted,
-      (maps) => maps.reduce((bytes, map) => bytes + map.values.byteLength, 0));
+  /** A checkpoint's maps (a grid column), decoded: {header, maps[image][j]}. */
+  block(run, method, step, version, prefetch = false) {
+    return this.get(["block", run, method, step, version], async () =>
+      decodeBlock(await (await fetchOk("block", {run, method, step})).arrayBuffer()), prefetch);
   }
 
-  /** One map, decoded (from its checkpoint's mapset). */
-  async map(run, method, step, image, target, wanted) {
-    const map = (await this.mapset(run, method, step, target, wanted))[image];
-    if (!map) throw new Error(`the checkpoint has no map of image ${image}`);
-    return map;
+  predictions(run, step, version) {
+    return this.get(["predictions", run, step, version], () => getJson("predictions", {run, step}));
   }
 
-  predictions(run, step, wanted) {
-    return this.cached({route: "predictions", run, step}, getJson, wanted);
+  /** The URL of a probe image's PNG (drawn by <img> elements; the browser caches it). */
+  probeUrl(run, image) {
+    return url("probe", {run, image});
   }
 
-  probe(run, image, wanted) {
-    return this.cached({route: "probe", run, image}, (route, params) => loadImage(url(route, params)), wanted);
-  }
-
-  /** Shares one request per key; a queued request is skipped when no caller still
-   * wants it, and a failed or skipped one is forgotten so it can be retried. `sizeOf`
-   * gives the bytes of map values a response holds (for eviction). */
-  cached({route, ...params}, load, wanted = () => true, sizeOf = () => 0) {
-    const key = JSON.stringify([route, params]);
-    let entry = this.cache.get(key);
+  /** The entry of `key`, started (or re-queued) when absent; `prefetch` requests wait
+   * behind those a view shows. */
+  get(keyParts, load, prefetch = false) {
+    const key = JSON.stringify(keyParts);
+    let entry = this.entries.get(key);
     if (entry) {
-      entry.wants?.push(wanted);
-      this.cache.delete(key); // re-inserted below as the most recently used
+      this.entries.delete(key); // re-inserted as the most recently used
     } else {
-      entry = {wants: [wanted], bytes: 0};
-      entry.promise = this.pool.run(() => load(route, params), () => entry.wants.some((w) => w()));
-      entry.promise.then((value) => {
-        entry.wants = null;
-        entry.bytes = sizeOf(value);
+      entry = {key, status: "loading", value: null, error: null, bytes: 0, load, queued: true};
+      this.queue.push(entry);
+    }
+    entry.frame = this.frame;
+    entry.prefetch = prefetch && (entry.prefetch ?? true);
+    this.entries.set(key, entry);
+    queueMicrotask(() => this.pump());
+    return entry;
+  }
+
+  /** Forgets failed requests, so the next render asks again (after TensorBoard reloaded). */
+  retryFailed() {
+    for (const [key, entry] of this.entries) if (entry.status === "error") this.entries.delete(key);
+  }
+
+  /** The entry of `key` when present (never starts a request). */
+  peek(keyParts) {
+    return this.entries.get(JSON.stringify(keyParts)) ?? null;
+  }
+
+  /** Starts queued requests: the most recently wanted, shown before prefetched. */
+  pump() {
+    this.queue = this.queue.filter((entry) => {
+      if (entry.frame >= this.frame - 1) return true;
+      this.entries.delete(entry.key); // nobody wants it any more: asked again later if needed
+      return false;
+    });
+    this.queue.sort((a, b) => (a.prefetch - b.prefetch) || (b.frame - a.frame));
+    while (this.active < MAX_IN_FLIGHT && this.queue.length) {
+      const entry = this.queue.shift();
+      entry.queued = false;
+      this.active++;
+      entry.load().then((value) => {
+        Object.assign(entry, {status: "ready", value, bytes: value?.bytes ?? 0});
         this.bytes += entry.bytes;
         this.evict();
-      }, () => this.cache.delete(key));
+      }, (error) => {
+        Object.assign(entry, {status: "error", error});
+      }).finally(() => {
+        this.active--;
+        this.pump();
+        this.onSettle();
+      });
     }
-    this.cache.set(key, entry);
-    return entry.promise;
   }
 
-  /** Drops the least recently used finished responses while maps exceed MAX_CACHE_BYTES. */
+  /** Drops the least recently used decoded blocks while they exceed MAX_CACHE_BYTES. */
   evict() {
-    for (const [key, entry] of this.cache) {
+    for (const [key, entry] of this.entries) {
       if (this.bytes <= MAX_CACHE_BYTES) break;
-      if (entry.wants !== null) continue;
-      this.cache.delete(key);
+      if (!entry.bytes) continue;
+      this.entries.delete(key);
       this.bytes -= entry.bytes;
     }
   }
