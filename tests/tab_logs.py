@@ -98,8 +98,9 @@ def write_known_maps(root: Path) -> KnownMaps:
 def write_scale_logs(root: Path, checkpoints: int, images: int, side: int,
                      methods=("occlusion", "saliency", "gradcam"), seed: int = 0) -> None:
     """One run ("picasso") of `checkpoints` steps (-1 .. checkpoints - 2) x `images`
-    probe images of `side` x `side`, one map per image and method (smooth blobs that
-    drift over training, as real maps do), predictions and quality metrics."""
+    probe images of `side` x `side`, one map per image and method, predictions and
+    quality metrics. The maps are a blob that grows over training, stored like real maps
+    compress: occlusion coarse (8x8 windows), Grad-CAM smooth, saliency noisy."""
     rng = np.random.default_rng(seed)
     writer = EventFileWriter(str(root / "picasso"))
     probes = _probes(images, seed)
@@ -114,9 +115,11 @@ def write_scale_logs(root: Path, checkpoints: int, images: int, side: int,
                        / (0.02 + 0.05 * t)) * (0.001 + t)
         targets = [[label] for label in labels]
         summaries = []
+        coarse = blobs[:, ::8, ::8].repeat(8, axis=1).repeat(8, axis=2)[:, :side, :side]
+        shapes = {"occlusion": coarse - 0.1 * coarse.mean(),
+                  "saliency": np.abs(blobs * rng.normal(1, 0.5, blobs.shape)), "gradcam": blobs}
         for method in methods:
-            noise = rng.normal(0, 0.02 * (1 + t), blobs.shape)
-            maps = (blobs + noise).astype("float32")[:, None]
+            maps = shapes[method].astype("float32")[:, None]
             metrics = {m: rng.uniform(0.1, 0.9, images) for m in METRICS}
             signed = method == "occlusion"
             summaries.append(pb.explanation_pb(method, maps, targets, signed, metrics=metrics))

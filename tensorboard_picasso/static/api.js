@@ -89,7 +89,7 @@ export class Api {
   /** The entry of `key`, started (or re-queued) when absent; `prefetch` requests wait
    * behind those a view shows. */
   get(keyParts, load, prefetch = false) {
-    const key = JSON.stringify(keyParts);
+    const key = keyParts.join("\u0000"); // names are any text but NUL
     let entry = this.entries.get(key);
     if (entry) {
       this.entries.delete(key); // re-inserted as the most recently used
@@ -107,11 +107,6 @@ export class Api {
   /** Forgets failed requests, so the next render asks again (after TensorBoard reloaded). */
   retryFailed() {
     for (const [key, entry] of this.entries) if (entry.status === "error") this.entries.delete(key);
-  }
-
-  /** The entry of `key` when present (never starts a request). */
-  peek(keyParts) {
-    return this.entries.get(JSON.stringify(keyParts)) ?? null;
   }
 
   /** Starts queued requests: the most recently wanted, shown before prefetched. */

@@ -288,6 +288,7 @@ export class App {
     document.body.dataset.picassoQuality = view.series ? "ready" : "loading";
     const done = gridDone && compareDone && !!view.series;
     document.body.dataset.picassoState = done ? "ready" : "loading";
+    document.body.dataset.picassoStep = String(view.focus);
     if (done) this.prefetch(view);
   }
 

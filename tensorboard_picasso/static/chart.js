@@ -61,10 +61,11 @@ export class LineChart {
     this.range = yRange(lines);
     const ctx = this.base.getContext("2d");
     const style = getComputedStyle(this.root);
+    this.colours = Object.fromEntries(["--muted", "--line", "--ink"].map((name) => [name, style.getPropertyValue(name).trim()]));
     ctx.clearRect(0, 0, this.width, this.height);
     ctx.font = "10px Roboto, Arial, sans-serif";
-    ctx.fillStyle = style.getPropertyValue("--muted").trim();
-    ctx.strokeStyle = style.getPropertyValue("--line").trim();
+    ctx.fillStyle = this.colours["--muted"];
+    ctx.strokeStyle = this.colours["--line"];
     ctx.lineWidth = 1;
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
@@ -108,11 +109,10 @@ export class LineChart {
     const ctx = this.over.getContext("2d");
     ctx.clearRect(0, 0, this.width, this.height);
     const {steps, lines} = this.data;
-    const style = getComputedStyle(this.root);
     for (const [i, dashed] of [[steps.indexOf(step), true], [this.hovered ?? -1, false]]) {
       if (i < 0) continue;
       const x = Math.round(this.x(steps[i])) + 0.5;
-      ctx.strokeStyle = style.getPropertyValue(dashed ? "--muted" : "--ink").trim();
+      ctx.strokeStyle = this.colours[dashed ? "--muted" : "--ink"];
       ctx.lineWidth = 1;
       ctx.setLineDash(dashed ? [2, 2] : []);
       ctx.beginPath();

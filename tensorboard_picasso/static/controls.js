@@ -73,7 +73,7 @@ export class Controls {
     const root = el("details", {id: "column-picker", class: "control"}, [summary,
       el("div", {class: "popover", role: "group", "aria-label": "grid columns"}, [
         el("div", {class: "button-row"}, [
-          el("button", {type: "button", id: "columns-auto", text: "6 evenly spaced", onclick: () => pick("auto")}),
+          el("button", {type: "button", id: "columns-auto", text: "5 evenly spaced", onclick: () => pick("auto")}),
           el("button", {type: "button", id: "columns-all", text: "all", onclick: () => pick("all")}),
           el("button", {type: "button", id: "columns-none", text: "none", onclick: () => pick("none")}),
         ]),
@@ -111,9 +111,12 @@ export class Controls {
     this.slider.value = String(method.steps.indexOf(view.focus));
     this.slider.setAttribute("aria-valuetext", stepLabel(view.focus));
     setText(this.stepText, stepLabel(view.focus));
-    const stepItems = method.steps.map((s) => ({value: s, label: stepLabel(s)}));
-    setOptions(this.picker.from, stepItems, this.picker.from.value || method.steps[0]);
-    setOptions(this.picker.to, stepItems, this.picker.to.value || method.steps.at(-1));
+    if (this.pickerSteps !== method.steps) { // the index's arrays change only when it does
+      this.pickerSteps = method.steps;
+      const stepItems = method.steps.map((s) => ({value: s, label: stepLabel(s)}));
+      setOptions(this.picker.from, stepItems, this.picker.from.value || method.steps[0]);
+      setOptions(this.picker.to, stepItems, this.picker.to.value || method.steps.at(-1));
+    }
     const picked = view.columns.length - 1; // the first column is the slider's
     setText(this.picker.summary, picked ? `Columns: ${picked} of ${method.steps.length}` : "Columns: the slider's only");
     const key = JSON.stringify([view.scale, view.colormap, method.signed, view.viewRange, view.theme]);

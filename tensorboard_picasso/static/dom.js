@@ -52,3 +52,9 @@ export function precise(value, signed = false) {
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
+
+/** Sets an attribute only when its value (as text) changed. */
+export function attr(node, name, value) {
+  const text = String(value);
+  if (node.getAttribute(name) !== text) node.setAttribute(name, text);
+}

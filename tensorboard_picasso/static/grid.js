@@ -11,7 +11,7 @@
  * PageUp/PageDown too), Enter opens the compare view of a cell or selects a row's image. */
 
 import {DIVERGING} from "./colormaps.js";
-import {el, fmt, precise, setText} from "./dom.js";
+import {attr, el, fmt, precise, setText} from "./dom.js";
 import {cellBadges, fixed, valueAt, METRICS} from "./metrics.js";
 import {clearMap, colourBar, paintMap, rangeTicks} from "./paint.js";
 import {MARKS, className, top1, trueLabel, verdict} from "./predictions.js";
@@ -26,6 +26,8 @@ const CAPTION = 50; // px: the text lines under a map
 const MIN_CELL = 96;
 const MAX_CELL = 320;
 const OVERSCAN = 1; // rows and columns drawn beyond the visible ones
+const ROWS_IN_VIEW = 3; // cells are no taller than lets this many rows fit
+const MAX_SPARE = 200; // cells kept for reuse
 
 const CONSTANT = "the model's output does not change with the input at this checkpoint — " +
   "typical of BatchNorm statistics early in training";
@@ -43,6 +45,7 @@ export class Grid {
     this.tip = el("div", {class: "map-tip", hidden: true, "aria-hidden": "true"});
     this.message = el("p", {class: "message grid-message", hidden: true});
     this.rows = new Map(); // image -> row
+    this.spare = []; // cells out of view, for reuse
     this.heads = new Map(); // column index -> header node
     this.active = {row: 0, col: 0}; // the keyboard's cell (col -1: the row header)
     this.root.addEventListener("scroll", () => onScroll(), {passive: true});
@@ -51,6 +54,7 @@ export class Grid {
 
   clear() {
     this.view = null;
+    this.layout = null;
     this.rows.clear();
     this.heads.clear();
     this.inner.replaceChildren();
@@ -61,8 +65,13 @@ export class Grid {
   render(view) {
     this.view = view;
     const {rows, columns, probe} = view;
-    const width = this.root.clientWidth - ROW_HEAD;
-    const cell = Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(width / Math.max(1, columns.length)) - GAP));
+    // Layout is read once, before anything is written: no layout is forced mid-render.
+    const box = {width: this.root.clientWidth, height: this.root.clientHeight,
+      top: this.root.scrollTop, left: this.root.scrollLeft};
+    // As wide as the window allows, but short enough for ROWS_IN_VIEW rows.
+    const byWidth = Math.floor((box.width - ROW_HEAD) / Math.max(1, columns.length)) - GAP;
+    const byHeight = Math.floor(((box.height - HEAD) / ROWS_IN_VIEW - CAPTION - GAP) * probe.width / probe.height);
+    const cell = Math.max(MIN_CELL, Math.min(MAX_CELL, byWidth, byHeight));
     const mapHeight = Math.round((cell * probe.height) / probe.width);
     const geometry = {cell, mapHeight, row: mapHeight + CAPTION + GAP};
     const layout = JSON.stringify([geometry, rows.length, columns.length]);
@@ -75,18 +84,19 @@ export class Grid {
       this.root.style.setProperty("--map-height", `${mapHeight}px`);
       this.root.style.setProperty("--row", `${geometry.row - GAP}px`);
     }
-    this.root.setAttribute("aria-rowcount", String(rows.length + 1));
-    this.root.setAttribute("aria-colcount", String(columns.length + 1));
+    attr(this.root, "aria-rowcount", rows.length + 1);
+    attr(this.root, "aria-colcount", columns.length + 1);
     this.message.hidden = rows.length > 0;
     if (!rows.length) this.message.textContent = view.emptyReason;
     if (this.head.parentNode !== this.inner) this.inner.append(this.head, this.message);
     this.clampActive();
-    const [visibleRows, visibleCols] = this.visible();
+    const [visibleRows, visibleCols] = this.visible(box);
     this.renderHeads(visibleCols);
     let done = true;
     const wanted = new Set(visibleRows.map((r) => rows[r]));
     for (const [image, row] of this.rows) {
       if (!wanted.has(image)) {
+        for (const cell of row.cells.values()) this.release(cell);
         row.node.remove();
         this.rows.delete(image);
       }
@@ -99,16 +109,16 @@ export class Grid {
     return done;
   }
 
-  /** [row positions, column indices] in view (plus OVERSCAN), with the active cell's. */
-  visible() {
+  /** [row positions, column indices] in view (plus OVERSCAN) of the scroll box `box`,
+   * with the active cell's. */
+  visible(box) {
     const {row, cell} = this.geometry;
     const {rows, columns} = this.view;
-    const top = Math.max(0, this.root.scrollTop - HEAD);
+    const top = Math.max(0, box.top - HEAD);
     const r0 = Math.max(0, Math.floor(top / row) - OVERSCAN);
-    const r1 = Math.min(rows.length - 1, Math.floor((top + this.root.clientHeight) / row) + OVERSCAN);
-    const left = this.root.scrollLeft;
-    const c0 = Math.max(1, Math.floor(left / (cell + GAP)) + 1 - OVERSCAN);
-    const c1 = Math.min(columns.length - 1, Math.floor((left + this.root.clientWidth - ROW_HEAD) / (cell + GAP)) + OVERSCAN);
+    const r1 = Math.min(rows.length - 1, Math.floor((top + box.height) / row) + OVERSCAN);
+    const c0 = Math.max(1, Math.floor(box.left / (cell + GAP)) + 1 - OVERSCAN);
+    const c1 = Math.min(columns.length - 1, Math.floor((box.left + box.width - ROW_HEAD) / (cell + GAP)) + OVERSCAN);
     const rowList = [];
     for (let r = r0; r <= r1; r++) rowList.push(r);
     if (rows.length && !rowList.includes(this.active.row)) rowList.push(this.active.row);
@@ -131,14 +141,15 @@ export class Grid {
       let node = this.heads.get(k);
       if (!node) {
         node = el("div", {class: k === 0 ? "col-head focus" : "col-head", role: "columnheader", "aria-colindex": k + 2});
-        if (k > 0) node.style.left = `${ROW_HEAD + k * (this.geometry.cell + GAP)}px`;
         this.head.append(node);
         this.heads.set(k, node);
       }
-      if (k > 0) node.style.left = `${ROW_HEAD + k * (this.geometry.cell + GAP)}px`;
+      const left = k > 0 ? `${ROW_HEAD + k * (this.geometry.cell + GAP)}px` : "";
+      if (node.dataset.left !== left) node.style.left = node.dataset.left = left;
       const step = columns[k];
       setText(node, k === 0 ? `▸ ${stepLabel(step)}` : step === focus ? `${stepLabel(step)} ◂ slider` : stepLabel(step));
-      node.title = k === 0 ? "the step chosen with the slider" : step === focus ? "shown in the slider's column" : "";
+      const title = k === 0 ? "the step chosen with the slider" : step === focus ? "shown in the slider's column" : "";
+      if (node.title !== title) node.title = title;
     }
   }
 
@@ -158,8 +169,9 @@ export class Grid {
       this.inner.append(row.node);
       this.rows.set(image, row);
     }
-    row.node.style.top = `${HEAD + r * this.geometry.row}px`;
-    row.node.setAttribute("aria-rowindex", String(r + 2));
+    const top = `${HEAD + r * this.geometry.row}px`;
+    if (row.top !== top) row.node.style.top = row.top = top;
+    attr(row.node, "aria-rowindex", r + 2);
     row.position = r;
     return row;
   }
@@ -168,13 +180,13 @@ export class Grid {
   renderRow(row, cols) {
     const view = this.view;
     row.head.classList.toggle("selected", row.image === view.image);
-    row.head.setAttribute("aria-selected", String(row.image === view.image));
+    attr(row.head, "aria-selected", row.image === view.image);
     this.rowScale(row);
     const sort = view.sort && view.series?.metrics[view.sort];
     setText(row.note, sort ? `${METRICS[view.sort].label}: ${fixed(valueAt(view.series, view.sort, view.series.steps.indexOf(view.focus), row.image))}` : "");
     for (const [k, cell] of row.cells) {
       if (!cols.includes(k) || k >= view.columns.length) {
-        cell.node.remove();
+        this.release(cell);
         row.cells.delete(k);
       }
     }
@@ -199,77 +211,110 @@ export class Grid {
     row.scale.title = `this image's scale across its checkpoints: ${fmt(range.lo)} … ${fmt(range.hi)} (p${clip} of |v|)`;
   }
 
-  /** The DOM of one cell (created when new). */
+  /** The cell of column `k` in `row`: drawn already, or a cell that left the view,
+   * reused (creating elements is what made scrolling slow). */
   cellNode(row, k) {
     let cell = row.cells.get(k);
     if (cell) return cell;
-    const {run} = this.view;
-    cell = {
-      canvas: el("canvas", {class: "cell-map", role: "img", width: 1, height: 1}),
-      note: el("div", {class: "cell-note"}),
-      flip: el("span", {class: "flip", text: "⚑ flipped", hidden: true}),
-      cls: el("div", {class: "cap cls"}),
-      pred: el("div", {class: "cap pred"}),
-      badges: el("div", {class: "cap badges"}),
-      painted: null,
-      captioned: null,
-    };
-    cell.canvas.addEventListener("pointermove", (event) => this.hover(event, cell));
-    cell.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
-    cell.node = el("div", {class: k === 0 ? "cell focus" : "cell", role: "gridcell", tabIndex: -1,
-      "aria-colindex": k + 2, onclick: () => this.choose(row.position, k)}, [
-      el("div", {class: "map-box"}, [el("img", {class: "probe", alt: "", src: this.api.probeUrl(run.run, row.image)}),
-        cell.canvas, cell.note, cell.flip]),
-      cell.cls, cell.pred, cell.badges]);
-    if (k > 0) cell.node.style.left = `${ROW_HEAD + k * (this.geometry.cell + GAP)}px`;
+    cell = this.spare.pop() ?? this.newCell();
+    Object.assign(cell, {row, k, inputs: null, painted: null, captioned: null, badgeKey: null, map: null, left: null});
+    cell.node.classList.toggle("focus", k === 0);
+    attr(cell.node, "aria-colindex", k + 2);
+    const src = this.api.probeUrl(this.view.run.run, row.image);
+    if (cell.probe.getAttribute("src") !== src) cell.probe.src = src;
     row.node.append(cell.node);
     row.cells.set(k, cell);
     return cell;
   }
 
-  /** Draws one cell; true when it shows its map (or says why there is none). */
+  newCell() {
+    const cell = {
+      canvas: el("canvas", {class: "cell-map", role: "img", width: 1, height: 1}),
+      probe: el("img", {class: "probe", alt: ""}),
+      note: el("div", {class: "cell-note"}),
+      flip: el("span", {class: "flip", text: "⚑ flipped", hidden: true}),
+      cls: el("div", {class: "cap cls"}),
+      pred: el("div", {class: "cap pred"}),
+      badges: el("div", {class: "cap badges"}),
+    };
+    cell.canvas.addEventListener("pointermove", (event) => this.hover(event, cell));
+    cell.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
+    cell.node = el("div", {class: "cell", role: "gridcell", tabIndex: -1, onclick: () => this.choose(cell.row.position, cell.k)}, [
+      el("div", {class: "map-box"}, [cell.probe, cell.canvas, cell.note, cell.flip]), cell.cls, cell.pred, cell.badges]);
+    return cell;
+  }
+
+  /** Takes a cell out of the view, to be reused. */
+  release(cell) {
+    cell.node.remove();
+    if (this.spare.length < MAX_SPARE) this.spare.push(cell);
+  }
+
+  /** Draws one cell; true when it shows its map (or says why there is none). Does
+   * nothing when none of what it shows changed since the last render. */
   renderCell(row, k) {
     const view = this.view;
-    const {run, method, series, columns, focus} = view;
+    const {run, method, columns, focus} = view;
     const step = columns[k];
     const cell = this.cellNode(row, k);
-    if (k > 0) cell.node.style.left = `${ROW_HEAD + k * (this.geometry.cell + GAP)}px`;
-    cell.node.dataset.step = step;
-    cell.node.dataset.image = row.image;
-    const duplicate = k > 0 && step === focus;
-    cell.node.classList.toggle("duplicate", duplicate);
-    if (duplicate) {
-      this.showNote(cell, "shown in the slider's column");
-      setText(cell.cls, "");
-      setText(cell.pred, "");
-      cell.badges.replaceChildren();
-      cell.painted = cell.captioned = null;
-      return true;
-    }
+    const left = k > 0 ? `${ROW_HEAD + k * (this.geometry.cell + GAP)}px` : "";
+    if (cell.left !== left) cell.node.style.left = cell.left = left;
+    if (k > 0 && step === focus) return this.duplicate(cell, step);
+    // The block first: it takes the server longest. Its header says which classes it maps.
+    const block = this.api.block(run.run, method.method, step, view.version(step));
     const predictions = view.predictionsAt(step);
     const before = previousStep(run.prediction_steps, step);
     const previous = before === null ? null : view.predictionsAt(before);
-    const captionReady = this.caption(cell, row.image, step, predictions, previous);
-    const s = series ? series.steps.indexOf(step) : -1;
-    if (s < 0) return this.loading(cell, step);
+    const inputs = [step, block, block.status, predictions, predictions?.status, previous, previous?.status,
+      view.series, view.target, view.scale, view.clip, view.colormap];
+    if (cell.inputs?.every((value, i) => value === inputs[i])) return cell.done;
+    cell.inputs = inputs;
+    cell.node.dataset.step = step;
+    cell.node.dataset.image = row.image;
+    cell.node.classList.remove("duplicate");
+    cell.done = this.drawCell(row, cell, step, block, this.caption(cell, row.image, step, predictions, previous), predictions);
+    return cell.done;
+  }
+
+  /** The picked column equal to the slider's step shows it only in the slider's column. */
+  duplicate(cell, step) {
+    if (cell.inputs?.[0] === step && cell.node.classList.contains("duplicate")) return true;
+    cell.inputs = [step];
+    cell.node.dataset.step = step;
+    cell.node.classList.add("duplicate");
+    cell.node.classList.remove("loading", "said");
+    this.showNote(cell, "shown in the slider's column");
+    setText(cell.cls, "");
+    setText(cell.pred, "");
+    cell.badges.replaceChildren();
+    cell.flip.hidden = true;
+    cell.badgeKey = cell.painted = cell.captioned = cell.map = null;
+    return true;
+  }
+
+  drawCell(row, cell, step, block, captionReady, predictions) {
+    const view = this.view;
+    const {run, method, series} = view;
+    if (block.status === "error") return this.say(cell, `no map: ${block.error.message}`, step) && captionReady;
+    if (block.status !== "ready") return this.loading(cell, step);
+    const {header} = block.value;
+    if (header.constant_output) return this.say(cell, CONSTANT, step, {kind: "constant"}) && captionReady;
     const target = targetClass(view.target, run, row.image, predictions);
     if (target.pending) return this.loading(cell, step);
-    const classes = series.classes[s][row.image] ?? [];
+    const classes = header.targets[row.image] ?? [];
     const j = target.cls === undefined ? -1 : classes.indexOf(target.cls);
-    this.badges(cell, s, row.image, j);
-    if (series.constant_output[s]) return this.say(cell, CONSTANT, step, {kind: "constant"}) && captionReady;
     if (target.problem) return this.say(cell, `no map: ${target.problem}`, step) && captionReady;
     if (j < 0) {
       const logged = classes.map((c) => className(run, c)).join(", ") || "none";
       return this.say(cell, `no map of class ${className(run, target.cls)} at this step (mapped: ${logged})`, step) && captionReady;
     }
-    const block = this.api.block(run.run, method.method, step, view.version(step));
-    if (block.status === "error") return this.say(cell, `no map: ${block.error.message}`, step) && captionReady;
-    if (block.status !== "ready") return this.loading(cell, step);
+    const s = series ? series.steps.indexOf(step) : -1;
+    if (s < 0) return this.loading(cell, step); // the scale needs the series
+    this.badges(cell, s, row.image, j);
     const map = block.value.maps[row.image]?.[j];
     if (!map) return this.say(cell, "no map: the checkpoint's block lacks this image", step) && captionReady;
     const range = rangeOf(boundOf(view.scale, [{series, image: row.image, step: s, j}], view.clip), method.signed);
-    const key = JSON.stringify([run.run, method.method, step, view.version(step), row.image, j, range, view.colormap]);
+    const key = `${run.run}\u0000${method.method}\u0000${step}\u0000${view.version(step)}\u0000${row.image}\u0000${j}\u0000${range.lo}\u0000${range.hi}\u0000${view.colormap}`;
     setText(cell.cls, `map: ${className(run, map.cls)}` + (view.scale === "map" ? ` · ${fmt(range.lo)}…${fmt(range.hi)}` : ""));
     cell.cls.title = `${targetLabel(run, view.target)}: the map of class ${className(run, map.cls)}`;
     if (map.zero) return this.say(cell, "this map is zero everywhere", step, {keepClass: true}) && captionReady;
@@ -280,10 +325,10 @@ export class Grid {
     cell.map = map;
     cell.range = range;
     cell.step = step;
-    cell.node.classList.remove("loading", "said");
+    cell.node.classList.remove("loading", "said", "constant");
     cell.canvas.hidden = false;
     cell.note.hidden = true;
-    cell.canvas.setAttribute("aria-label", `image ${row.image}, ${stepLabel(step)}, ${method.method}, class ${className(run, map.cls)}`);
+    attr(cell.canvas, "aria-label", `image ${row.image}, ${stepLabel(step)}, ${method.method}, class ${className(run, map.cls)}`);
     return captionReady;
   }
 
@@ -309,8 +354,12 @@ export class Grid {
     }
     cell.canvas.hidden = true;
     this.showNote(cell, text);
-    if (!keepClass) setText(cell.cls, "");
-    cell.canvas.setAttribute("aria-label", `${stepLabel(step)}: ${text}`);
+    if (!keepClass) {
+      setText(cell.cls, "");
+      cell.badges.replaceChildren();
+      cell.badgeKey = null;
+    }
+    attr(cell.canvas, "aria-label", `${stepLabel(step)}: ${text}`);
     return true;
   }
 

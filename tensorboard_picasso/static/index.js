@@ -13,6 +13,7 @@
  * Hooks for tests and users (stable ids and classes):
  *   body[data-picasso-state]   "loading" | "ready" (grid, compare view and series drawn) |
  *                              "empty" (no run has Picasso data, or none is selected) | "error"
+ *   body[data-picasso-step]    the slider's step of the last render (with "ready": drawn)
  *   body[data-picasso-quality] "loading" | "ready" (quality panel drawn); absent without a grid
  *   html[data-theme]           "light" | "dark" (follows TensorBoard, or the OS outside it)
  *   #picasso-grid              role=grid, aria-busy while maps load; .grid-row[role=row]

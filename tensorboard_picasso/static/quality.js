@@ -8,7 +8,7 @@ import {el, fmt} from "./dom.js";
 import {METRICS, caption, fixed, metricNames, valueAt} from "./metrics.js";
 import {stepLabel} from "./steps.js";
 
-const CHART = {width: 226, height: 84}; // CSS px
+const CHART = {width: 226, height: 64}; // CSS px
 
 /** The warning for `method` given its series' sanity verdict, or null when it passes. */
 function sanityWarning(method, sanity) {

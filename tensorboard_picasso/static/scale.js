@@ -41,19 +41,31 @@ export function mapBound({series, image, step, j}, clip) {
   return series.abs_quantiles[step]?.[image]?.[j]?.[levelIndex(series, clip)] ?? 0;
 }
 
+const memo = new WeakMap(); // series -> Map(key -> bound): a series never changes once loaded
+
+function remembered(series, key, compute) {
+  let known = memo.get(series);
+  if (!known) memo.set(series, (known = new Map()));
+  if (!known.has(key)) known.set(key, compute());
+  return known.get(key);
+}
+
 /** The largest bound among `image`'s maps at every step of `series`. */
 export function imageBound(series, image, clip) {
-  const level = levelIndex(series, clip);
-  let bound = 0;
-  for (const step of series.abs_quantiles) {
-    for (const quantiles of step[image] ?? []) bound = Math.max(bound, quantiles[level] ?? 0);
-  }
-  return bound;
+  return remembered(series, `image:${image}:${clip}`, () => {
+    const level = levelIndex(series, clip);
+    let bound = 0;
+    for (const step of series.abs_quantiles) {
+      for (const quantiles of step[image] ?? []) bound = Math.max(bound, quantiles[level] ?? 0);
+    }
+    return bound;
+  });
 }
 
 /** The largest bound among all maps of `series`. */
 export function viewBound(series, clip) {
-  return series.abs_quantiles[0]?.reduce((bound, _, image) => Math.max(bound, imageBound(series, image, clip)), 0) ?? 0;
+  return remembered(series, `view:${clip}`, () => series.abs_quantiles.reduce((bound, step) =>
+    step.reduce((b, _, image) => Math.max(b, imageBound(series, image, clip)), bound), 0));
 }
 
 /** The bound for `scope` of the maps `refs` (the maps one scale must cover: a grid

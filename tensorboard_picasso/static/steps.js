@@ -15,7 +15,8 @@ function evenlySpaced(steps, count) {
 }
 
 /** The columns (sorted steps) of a column spec over the logged `steps` (sorted):
- * "auto" (6 evenly spaced), "all", "none", "range:FROM:TO:EVERY" (every EVERY-th logged
+ * "auto" (5 evenly spaced from the first to the one before the newest, which the
+ * slider's column shows), "all", "none", "range:FROM:TO:EVERY" (every EVERY-th logged
  * step from FROM to TO), or "list:S,S,...". */
 export function columnsOf(spec, steps) {
   if (spec === "all") return [...steps];
@@ -30,7 +31,7 @@ export function columnsOf(spec, steps) {
     const listed = new Set(rest[0].split(",").map(Number));
     return steps.filter((s) => listed.has(s));
   }
-  return evenlySpaced(steps, 6);
+  return evenlySpaced(steps.slice(0, -1), 5);
 }
 
 /** The logged step before `step` in the sorted `steps`, or null. */

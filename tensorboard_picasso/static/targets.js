@@ -34,11 +34,16 @@ export function targetLabel(run, target) {
   return `class ${className(run, Number(target.slice(5)))}`;
 }
 
+const mapped = new WeakMap(); // series -> its mapped classes
+
 /** Every class mapped anywhere in `series`, ascending. */
 export function mappedClasses(series) {
-  const classes = new Set();
-  for (const step of series.classes) for (const image of step) for (const cls of image) classes.add(cls);
-  return [...classes].sort((a, b) => a - b);
+  if (!mapped.has(series)) {
+    const classes = new Set();
+    for (const step of series.classes) for (const image of step) for (const cls of image) classes.add(cls);
+    mapped.set(series, [...classes].sort((a, b) => a - b));
+  }
+  return mapped.get(series);
 }
 
 /** The Target choices that exist in the logs ({value, label}): the predicted class when
@@ -48,8 +53,7 @@ export function mappedClasses(series) {
 export function targetChoices(run, series, predictions) {
   const choices = [];
   if (run.prediction_steps.length) choices.push("predicted");
-  const labelled = series.classes.some((step) => step.some((classes, image) =>
-    run.probes[image]?.label != null && classes.includes(run.probes[image].label)));
+  const labelled = run.probes.some((p) => p.label != null && series.classes.some((step) => step[p.index]?.includes(p.label)));
   if (labelled) choices.push("true");
   if (predictions?.status === "ready") {
     const s = series.steps.indexOf(predictions.value.step);
