@@ -19,11 +19,12 @@ function url(route, params) {
   return `${route}?${new URLSearchParams(params)}`;
 }
 
-/** A fetch whose 4xx/5xx becomes an Error carrying the backend's message. */
-async function fetchOk(route, params) {
+/** The response of a pending fetch of `route`; a 4xx/5xx becomes an Error carrying the
+ * backend's message. */
+async function checked(route, pending) {
   let response;
   try {
-    response = await fetch(url(route, params));
+    response = await pending;
   } catch (error) {
     throw new Error(`${route}: could not reach TensorBoard (${error.message})`);
   }
@@ -34,13 +35,20 @@ async function fetchOk(route, params) {
   return response;
 }
 
-async function getJson(route, params = {}) {
-  const response = await fetchOk(route, params);
+async function parsed(route, response) {
   try {
     return await response.json();
   } catch {
     throw new Error(`${route}: the response is not JSON`);
   }
+}
+
+function fetchOk(route, params) {
+  return checked(route, fetch(url(route, params)));
+}
+
+async function getJson(route, params = {}) {
+  return parsed(route, await fetchOk(route, params));
 }
 
 export class Api {
@@ -54,9 +62,10 @@ export class Api {
     this.frame = 0;
   }
 
-  /** The run index (never cached: it is what tells that something changed). */
-  index() {
-    return getJson("index");
+  /** The run index (never cached: it is what tells that something changed), from the
+   * pending fetch `pending` when one was started early. */
+  async index(pending = fetch("index")) {
+    return parsed("index", await checked("index", pending));
   }
 
   /** Starts a new render frame: requests queued before the previous one and not asked

@@ -46,28 +46,28 @@
  *   #live-status               when the index was last refreshed
  */
 
-import {Api} from "./api.js";
-import {loadColormaps} from "./colormaps.js";
-import {el} from "./dom.js";
-import {Host} from "./host.js";
-
 /** Loads the stylesheet next to this module (relative, so --path_prefix works). */
 function loadStyle() {
   return new Promise((resolve) => {
-    document.head.append(el("link", {rel: "stylesheet", href: new URL("./style.css", import.meta.url).href,
-      onload: resolve, onerror: resolve}));
+    const link = document.createElement("link");
+    Object.assign(link, {rel: "stylesheet", href: new URL("./style.css", import.meta.url).href, onload: resolve, onerror: resolve});
+    document.head.append(link);
   });
 }
 
-/** Entry point called by TensorBoard's plugin loader. The first index request, the
- * stylesheet and the colormaps load while the rest of the tab's modules do. */
+/** Entry point called by TensorBoard's plugin loader. This module imports nothing
+ * statically, so the index is asked for before any other module loads; the stylesheet,
+ * the colormaps and the modules load meanwhile. */
 export async function render() {
   document.body.dataset.picassoState = "loading";
+  const first = fetch("index");
+  first.catch(() => {}); // App.load reports a failure
+  const style = loadStyle();
+  const [{Api}, {Host}, {App}, {loadColormaps}] = await Promise.all([
+    import("./api.js"), import("./host.js"), import("./app.js"), import("./colormaps.js")]);
   const host = new Host();
   document.documentElement.dataset.theme = host.theme(); // no flash of the wrong theme
+  await Promise.all([style, loadColormaps()]);
   const api = new Api();
-  const index = api.index();
-  index.catch(() => {}); // App.load reports a failure
-  const [{App}] = await Promise.all([import("./app.js"), loadStyle(), loadColormaps()]);
-  await new App(api, host).start(index);
+  await new App(api, host).start(api.index(first));
 }
