@@ -24,7 +24,7 @@ from methods_speed import small_cnn
 from tensorboard_picasso.logger import ExplanationLogger
 from tensorboard_picasso.methods import GradCAM, Occlusion, Saliency
 from tensorboard_picasso.methods.occlusion import gaussian_blur
-from tensorboard_picasso.summary import format as fmt
+from tensorboard_picasso.summary import records as fmt
 
 
 def overhead(rounds=5):

@@ -4,7 +4,7 @@ import keras
 
 from tensorboard_picasso.logger import ExplanationLogger
 from tensorboard_picasso.methods.base import check_positive_int
-from tensorboard_picasso.summary.format import BEFORE_TRAINING_STEP
+from tensorboard_picasso.summary.layout import BEFORE_TRAINING_STEP
 
 
 class PicassoCallback(keras.callbacks.Callback):

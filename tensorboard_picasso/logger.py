@@ -24,7 +24,7 @@ from tensorboard_picasso import methods as methods_lib
 from tensorboard_picasso.methods.base import check_positive_int
 from tensorboard_picasso.methods.targets import check_labels
 from tensorboard_picasso.quality.tracker import QualityTracker, check_metrics
-from tensorboard_picasso.summary import format as fmt
+from tensorboard_picasso.summary import records as fmt
 from tensorboard_picasso.summary import ops
 
 RUN_NAME = "picasso"

@@ -7,7 +7,7 @@ Imports nothing heavy (the TensorBoard plugin imports it without TensorFlow or N
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 # Model-randomisation sanity check (Adebayo et al. 2018): a method whose maps still rank
 # pixels like the untrained model's (mean Spearman >= this) at the latest checkpoint is
@@ -47,3 +47,22 @@ def verdicts(metric_names: Iterable[str],
     return {"directions": {name: DIRECTIONS[name] for name in metric_names
                            if name in DIRECTIONS},
             "sanity": sanity(drift_untrained_means)}
+
+
+def over_steps(per_step: Sequence[Mapping[str, Sequence[float | None]]]) -> dict:
+    """A method's quality over its steps, from each step's per-image metrics.
+
+    Args:
+      per_step: oldest step first, {metric: one value or None per image} of each step
+        (a metric missing at a step counts as not logged there).
+
+    Returns:
+      {"metrics": {metric: {"mean": [per step], "images": [per step: per image, or
+      None]}}, "verdicts": verdicts(...) of the logged metrics}.
+    """
+    names = sorted({name for step in per_step for name in step})
+    metrics = {name: {"images": [step.get(name) for step in per_step],
+                      "mean": [mean(step.get(name)) for step in per_step]}
+               for name in names}
+    drift_untrained = metrics.get("drift_untrained", {}).get("mean", [])
+    return {"metrics": metrics, "verdicts": verdicts(names, drift_untrained)}
