@@ -71,9 +71,10 @@ def wait_ready(frame, timeout_ms: int = 30000) -> None:
     frame.wait_for_function(READY, timeout=timeout_ms, polling=20)
 
 
-def open_tab(browser_or_context, url: str, viewport=VIEWPORT):
-    """A new page at `url`; returns (page, the tab's frame) once the tab has drawn."""
-    page = browser_or_context.new_page(viewport=viewport)
+def open_tab(opener, url: str):
+    """A new page (of a browser, or of a context with its own viewport) at `url`;
+    returns (page, the tab's frame) once the tab has drawn."""
+    page = opener.new_page(**({"viewport": VIEWPORT} if hasattr(opener, "new_context") else {}))
     page.goto(url)
     frame = plugin_frame(page)
     wait_ready(frame)

@@ -267,7 +267,7 @@ export class Grid {
     const previous = before === null ? null : view.predictionsAt(before);
     const inputs = [step, block, block.status, predictions, predictions?.status, previous, previous?.status,
       view.series, view.target, view.scale, view.clip, view.colormap];
-    if (cell.inputs?.every((value, i) => value === inputs[i])) return cell.done;
+    if (cell.inputs?.length === inputs.length && inputs.every((value, i) => value === cell.inputs[i])) return cell.done;
     cell.inputs = inputs;
     cell.node.dataset.step = step;
     cell.node.dataset.image = row.image;
@@ -278,8 +278,9 @@ export class Grid {
 
   /** The picked column equal to the slider's step shows it only in the slider's column. */
   duplicate(cell, step) {
-    if (cell.inputs?.[0] === step && cell.node.classList.contains("duplicate")) return true;
+    if (cell.inputs?.length === 1 && cell.inputs[0] === step) return true;
     cell.inputs = [step];
+    cell.done = true;
     cell.node.dataset.step = step;
     cell.node.classList.add("duplicate");
     cell.node.classList.remove("loading", "said");

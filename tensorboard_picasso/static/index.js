@@ -60,6 +60,8 @@ function loadStyle() {
  * the colormaps and the modules load meanwhile. */
 export async function render() {
   document.body.dataset.picassoState = "loading";
+  document.title = "Picasso"; // TensorBoard's iframe document has neither title nor language
+  document.documentElement.lang = "en";
   const first = fetch("index");
   first.catch(() => {}); // App.load reports a failure
   const style = loadStyle();
