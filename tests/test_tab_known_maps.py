@@ -189,3 +189,24 @@ def test_quality_charts_follow_the_step_and_pick_it(page_at):
     act(frame, "() => {}")
     assert frame.text_content("#step-label") == "step 1"
     assert frame.get_attribute("#step-slider", "aria-valuetext") == "step 1"
+
+
+def test_a_map_opens_at_actual_size_with_image_controls(page_at):
+    """Clicking a compared map opens it at one map pixel per CSS pixel (or a chosen
+    zoom), with the probe image's brightness and contrast; Esc closes only that view."""
+    page, frame = page_at(run=CLEAN, image=0, compare="steps", a=2, b=3)
+    frame.click("#compare-b canvas")
+    assert frame.is_visible("dialog#enlarge")
+    frame.select_option("#enlarge-zoom", "1")
+    box = frame.locator("dialog#enlarge canvas").bounding_box()
+    assert (round(box["width"]), round(box["height"])) == (SIDE, SIDE)
+    frame.select_option("#enlarge-zoom", "8")
+    assert round(frame.locator("dialog#enlarge canvas").bounding_box()["width"]) == 8 * SIDE
+    frame.fill("#enlarge-brightness", "2")
+    frame.dispatch_event("#enlarge-brightness", "input")
+    assert "brightness(2)" in frame.eval_on_selector("dialog#enlarge img.probe", "i => i.style.filter")
+    point_at(page, frame, "dialog#enlarge canvas", 20, 25, SIDE, SIDE)
+    assert "value at (20, 25)" in frame.text_content("dialog#enlarge .readout")
+    page.keyboard.press("Escape")
+    frame.wait_for_function("!document.querySelector('dialog#enlarge').open")
+    assert frame.is_visible("#compare-view"), "Esc closed the compare view under the dialog"

@@ -220,3 +220,57 @@ def test_accessibility_audit_finds_no_serious_violation(browser, base, theme):
         .map((v) => `${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`)""")
     context.close()
     assert violations == []
+
+
+def test_column_picker_and_image_filters(context, base):
+    """Columns: a range every N, all, none (the slider's column stays); images: wrongly
+    predicted at the slider's step, or of one true class."""
+    page, frame = open_tab(context, tab_url(base, run=CLEAN))
+    heads = lambda: frame.eval_on_selector_all("#picasso-grid .col-head", "ns => ns.map(n => n.textContent)")  # noqa: E731
+    frame.click("#columns-summary")
+    frame.select_option("#columns-from", "-1")
+    frame.select_option("#columns-to", "3")
+    frame.fill("#columns-every", "2")
+    frame.click("#columns-range")
+    act(frame, "() => {}")
+    assert heads() == ["▸ step 3", "before training", "step 1", "step 3 ◂ slider"]
+    assert frame.text_content("#columns-summary") == "Columns: 3 of 5"
+    frame.click("#columns-summary")
+    frame.click("#columns-none")
+    act(frame, "() => {}")
+    assert heads() == ["▸ step 3"] and frame.text_content("#columns-summary") == "Columns: the slider's only"
+    frame.click("#columns-summary")
+    frame.click("#columns-all")
+    act(frame, "() => {}")
+    assert len(heads()) == 6
+    rows = lambda: sorted(int(i) for i in frame.eval_on_selector_all(".row-head", "ns => ns.map(n => n.dataset.image)"))  # noqa: E731
+    assert rows() == [0, 1, 2, 3]
+    select(frame, "#filter", "class0")  # true class "no tank": images 1 and 3
+    assert rows() == [1, 3]
+    select(frame, "#filter", "wrong")   # every image is predicted right at step 3
+    assert rows() == [] and "predicted right" in frame.text_content("#picasso-grid .grid-message")
+    wait_url(page, "filter", "wrong")
+
+
+def test_new_maps_show_a_loading_state(context, base):
+    """While a checkpoint's maps are on their way its cells say so and the grid is
+    aria-busy; the slider and its column do not move."""
+    page = context.new_page()
+    held = []
+    page.route(re.compile(r"/data/plugin/picasso/block\?.*step=1(&|$)"), lambda route: held.append(route))
+    page.goto(tab_url(base, run=CLEAN, columns="none"))
+    frame = plugin_frame(page)
+    wait_ready(frame)
+    slider = frame.locator("#step-slider").bounding_box()
+    frame.evaluate("""() => { const s = document.querySelector('#step-slider'); s.value = '2';
+        s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    frame.wait_for_function("document.querySelector('#picasso-grid').getAttribute('aria-busy') === 'true'")
+    assert "loading step 1" in frame.text_content("#picasso-grid .cell.focus .cell-note")
+    assert frame.locator("#step-slider").bounding_box() == slider
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    wait_ready(frame)
+    assert frame.get_attribute("#picasso-grid", "aria-busy") == "false"
+    assert frame.is_hidden("#picasso-grid .cell.focus .cell-note")
