@@ -6,13 +6,18 @@
  * request ({status: "loading" | "ready" | "error", value, error}) and starts it when
  * needed; each settled request calls `onSettle` so the app renders again. Keys carry the
  * step's `version`, so a rewritten step is fetched again. At most MAX_IN_FLIGHT requests
- * run at once, the most recently wanted first; a queued request that no render asked for
+ * are on the network at once (a block's decoding, in a worker, does not count), by
+ * priority and the most recently wanted first; a queued request that no render asked for
  * since the previous frame is dropped. Decoded maps beyond MAX_CACHE_BYTES are evicted,
  * least recently used first. */
 
-import {decodeBlock} from "./codec.js";
+import {decodeBlock, storedMaps} from "./codec.js";
 
 const MAX_IN_FLIGHT = 6;
+/** Request priorities: maps first, then captions, then steps fetched ahead. */
+export const MAPS = 0;
+export const CAPTIONS = 1;
+export const AHEAD = 2;
 const MAX_CACHE_BYTES = 256 * 2 ** 20;
 
 function url(route, params) {
@@ -51,6 +56,48 @@ async function getJson(route, params = {}) {
   return parsed(route, await fetchOk(route, params));
 }
 
+/** Decodes blocks in a worker (decoder.js), so a large checkpoint never blocks the page;
+ * in this thread when the worker cannot start. */
+class Decoder {
+  constructor() {
+    this.waiting = new Map(); // id -> {resolve, reject, buffer}
+    this.nextId = 0;
+    this.proven = false; // the worker has answered once
+    try {
+      this.worker = new Worker(new URL("./decoder.js", import.meta.url), {type: "module"});
+      this.worker.onmessage = ({data}) => this.settle(data);
+      this.worker.onerror = () => this.fallBack();
+    } catch {
+      this.worker = null;
+    }
+  }
+
+  decode(buffer) {
+    if (!this.worker) return decodeBlock(buffer);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // A copy for decoding here, until the worker has shown it runs.
+      this.waiting.set(id, {resolve, reject, buffer: this.proven ? null : buffer.slice(0)});
+      this.worker.postMessage({id, buffer}, [buffer]);
+    });
+  }
+
+  settle({id, error, header, q}) {
+    this.proven = true;
+    const waiting = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (error) waiting.reject(new Error(error));
+    else waiting.resolve(storedMaps({header, q}));
+  }
+
+  /** The worker failed to load: decode what it was given, and what comes, here. */
+  fallBack() {
+    this.worker = null;
+    for (const {resolve, reject, buffer} of this.waiting.values()) decodeBlock(buffer).then(resolve, reject);
+    this.waiting.clear();
+  }
+}
+
 export class Api {
   /** `onSettle()` is called after any request of get() settles. */
   constructor(onSettle = () => {}) {
@@ -60,6 +107,7 @@ export class Api {
     this.active = 0;
     this.bytes = 0;
     this.frame = 0;
+    this.decoder = new Decoder();
   }
 
   /** The run index (never cached: it is what tells that something changed), from the
@@ -77,17 +125,20 @@ export class Api {
   /** One method of a run over all its steps (classes, scales' quantiles, metrics,
    * verdicts); `signature` names the steps and versions it must cover. */
   series(run, method, signature) {
-    return this.get(["series", run, method, signature], () => getJson("series", {run, method}));
+    return this.get(["series", run, method, signature], () => getJson("series", {run, method}), MAPS);
   }
 
   /** A checkpoint's maps (a grid column), decoded: {header, maps[image][j]}. */
-  block(run, method, step, version, prefetch = false) {
-    return this.get(["block", run, method, step, version], async () =>
-      decodeBlock(await (await fetchOk("block", {run, method, step})).arrayBuffer()), prefetch);
+  block(run, method, step, version, priority = MAPS) {
+    return this.get(["block", run, method, step, version], async (received) => {
+      const buffer = await (await fetchOk("block", {run, method, step})).arrayBuffer();
+      received(); // decoding needs no connection: the next request may start
+      return this.decoder.decode(buffer);
+    }, priority);
   }
 
-  predictions(run, step, version) {
-    return this.get(["predictions", run, step, version], () => getJson("predictions", {run, step}));
+  predictions(run, step, version, priority = CAPTIONS) {
+    return this.get(["predictions", run, step, version], () => getJson("predictions", {run, step}), priority);
   }
 
   /** The URL of a probe image's PNG (drawn by <img> elements; the browser caches it). */
@@ -95,9 +146,9 @@ export class Api {
     return url("probe", {run, image});
   }
 
-  /** The entry of `key`, started (or re-queued) when absent; `prefetch` requests wait
-   * behind those a view shows. */
-  get(keyParts, load, prefetch = false) {
+  /** The entry of `key`, started (or queued) when absent; the queue serves the highest
+   * `priority` (lowest number) it was asked with, most recently wanted first. */
+  get(keyParts, load, priority) {
     const key = keyParts.join("\u0000"); // names are any text but NUL
     let entry = this.entries.get(key);
     if (entry) {
@@ -107,7 +158,7 @@ export class Api {
       this.queue.push(entry);
     }
     entry.frame = this.frame;
-    entry.prefetch = prefetch && (entry.prefetch ?? true);
+    entry.priority = Math.min(priority, entry.priority ?? priority);
     this.entries.set(key, entry);
     queueMicrotask(() => this.pump());
     return entry;
@@ -118,27 +169,33 @@ export class Api {
     for (const [key, entry] of this.entries) if (entry.status === "error") this.entries.delete(key);
   }
 
-  /** Starts queued requests: the most recently wanted, shown before prefetched. */
+  /** Starts queued requests: by priority, then the most recently wanted. */
   pump() {
     this.queue = this.queue.filter((entry) => {
       if (entry.frame >= this.frame - 1) return true;
       this.entries.delete(entry.key); // nobody wants it any more: asked again later if needed
       return false;
     });
-    this.queue.sort((a, b) => (a.prefetch - b.prefetch) || (b.frame - a.frame));
+    this.queue.sort((a, b) => (a.priority - b.priority) || (b.frame - a.frame));
     while (this.active < MAX_IN_FLIGHT && this.queue.length) {
       const entry = this.queue.shift();
       entry.queued = false;
       this.active++;
-      entry.load().then((value) => {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.active--;
+        this.pump();
+      };
+      entry.load(release).then((value) => {
         Object.assign(entry, {status: "ready", value, bytes: value?.bytes ?? 0});
         this.bytes += entry.bytes;
         this.evict();
       }, (error) => {
         Object.assign(entry, {status: "error", error});
       }).finally(() => {
-        this.active--;
-        this.pump();
+        release();
         this.onSettle();
       });
     }

@@ -5,6 +5,7 @@
  * changed. */
 
 import {DIVERGING} from "./colormaps.js";
+import {AHEAD} from "./api.js";
 import {Compare} from "./compare.js";
 import {Controls} from "./controls.js";
 import {el} from "./dom.js";
@@ -298,7 +299,9 @@ export class App {
     for (let d = 1; d <= PREFETCH; d++) {
       for (const step of [method.steps[i + d], method.steps[i - d]]) {
         if (step === undefined) continue;
-        this.api.block(run.run, method.method, step, version(step), true);
+        this.api.block(run.run, method.method, step, version(step), AHEAD);
+        const p = run.prediction_steps.indexOf(step);
+        if (p >= 0) this.api.predictions(run.run, step, run.prediction_versions[p], AHEAD);
       }
     }
   }

@@ -53,26 +53,38 @@ class StoredMap {
   }
 }
 
-/** Decodes a `block` response: {header, maps: [image][j] -> StoredMap} (maps in
- * `header.targets` order). Throws an Error naming what does not fit. */
-export async function decodeBlock(buffer) {
+/** Decodes a `block` response body: {header, q} with q the quantised values of every map
+ * (Uint16Array, maps in block order). Pure computation: it runs in a worker (decoder.js).
+ * Throws an Error naming what does not fit. */
+export async function decodeBody(buffer) {
   const view = new DataView(buffer);
   if (buffer.byteLength < 4) throw new Error("block: the response is empty");
   const length = view.getUint32(0, true);
   if (4 + length > buffer.byteLength) throw new Error("block: the header is cut short");
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
-  const {targets, ranges, height, width} = header;
+  const {targets, height, width} = header;
   const count = targets.reduce((sum, classes) => sum + classes.length, 0);
   const planes = await inflate(new Uint8Array(buffer, 4 + length));
   if (planes.length !== 2 * count * height * width) {
     throw new Error(`block: ${planes.length} bytes inflated, expected ${2 * count * height * width} ` +
       `for ${count} maps of ${width}×${height}`);
   }
-  const q = undelta(planes, count, height, width);
+  return {header, q: undelta(planes, count, height, width)};
+}
+
+/** The maps of a decoded body: {header, maps: [image][j] -> StoredMap, bytes} (maps in
+ * `header.targets` order). */
+export function storedMaps({header, q}) {
+  const {targets, ranges, height, width} = header;
   const pixels = height * width;
   let m = 0;
   const maps = targets.map((classes, image) => classes.map((cls, j) =>
     new StoredMap(cls, ranges[image][j], width, height, q.subarray(pixels * m, pixels * ++m),
       header.abs_quantiles?.[image]?.[j] ?? null)));
   return {header, maps, bytes: q.byteLength};
+}
+
+/** Decodes a `block` response body in this thread: storedMaps(await decodeBody(buffer)). */
+export async function decodeBlock(buffer) {
+  return storedMaps(await decodeBody(buffer));
 }
