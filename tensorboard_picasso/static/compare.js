@@ -265,7 +265,8 @@ export class Compare {
     const paint = (target) => paintDifference(target, values, a.map.width, a.map.height, range, DIVERGING);
     paint(canvas);
     const change = relativeChange(a.map, values);
-    const relative = change.relative === null ? "A is zero everywhere" : `${(100 * change.relative).toPrecision(2)}% of mean |A|`;
+    const relative = change.relative === null ? "A is zero everywhere"
+      : change.relative >= 10 ? `${fmt(change.relative)} times mean |A|` : `${(100 * change.relative).toPrecision(2)}% of mean |A|`;
     children.push(this.mapBox(view, sides.b, canvas, {width: a.map.width, height: a.map.height, value: (k) => values[k]},
       `B − A, class ${className(view.run, sides.cls)}`, paint),
     el("div", {class: "caption", text: "red: B higher · blue: A higher"}),
