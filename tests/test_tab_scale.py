@@ -98,13 +98,22 @@ def test_run_vs_run_scale_covers_both_runs(page):
     assert got == pytest.approx([0.9, 0.03, 0.9])
 
 
-def test_ranges_positions_and_colour_entries(page):
+def test_ranges_and_colour_entries(page):
     got = run(page, """return [scale.rangeOf(2, true), scale.rangeOf(2, false), scale.rangeOf(0, true),
-        scale.position(-3, {lo: -2, hi: 2}), scale.position(1, {lo: -2, hi: 2}), scale.position(5, {lo: 0, hi: 0}),
-        scale.position(0, {lo: 0, hi: 0}), [0, 0.5, 0.999, 1].map(colormaps.index)];""")
+        [0, 0.5, 0.999, 1].map(colormaps.index)];""")
     assert got[0] == {"lo": -2, "hi": 2} and got[1] == {"lo": 0, "hi": 2} and got[2] == {"lo": 0, "hi": 0}
-    assert got[3:7] == [0, 0.75, 0, 0]
-    assert got[7] == [0, 128, 255, 255]  # matplotlib: floor(256 t), clipped
+    assert got[3] == [0, 128, 255, 255]  # matplotlib: floor(256 t), clipped
+
+
+def test_an_all_zero_view_paints_the_colormaps_zero(page):
+    """With every map zero (bound 0) a value is drawn as 0: the low end, or the white
+    centre of a diverging colormap, never a stretched colour."""
+    (page.root / "zeros.bin").write_bytes(encoded_block([np.zeros((1, 4, 4))], [[0]]))
+    got = run(page, """const {maps} = await codec.decodeBlock(await (await fetch("./zeros.bin")).arrayBuffer());
+        const pixel = (range, name) => { const c = document.createElement("canvas");
+          paint.paintMap(c, maps[0][0], range, name); return Array.from(c.getContext("2d").getImageData(0, 0, 1, 1).data.slice(0, 3)); };
+        return [pixel(scale.rangeOf(0, false), "viridis"), pixel(scale.rangeOf(0, true), "rdbu_r")];""")
+    assert got == [COLORMAPS["viridis"][0].tolist(), COLORMAPS["rdbu_r"][128].tolist()]
 
 
 def encoded_block(maps_per_image, targets, extra=None):

@@ -10,7 +10,6 @@
  * when what it shows changed. One Tab stop: arrow keys move between cells (Home/End,
  * PageUp/PageDown too), Enter opens the compare view of a cell or selects a row's image. */
 
-import {DIVERGING} from "./colormaps.js";
 import {attr, el, fmt, precise, setText} from "./dom.js";
 import {cellBadges, fixed, valueAt, METRICS} from "./metrics.js";
 import {clearMap, colourBar, paintMap, rangeTicks} from "./paint.js";

@@ -82,13 +82,6 @@ export function rangeOf(bound, signed) {
   return signed ? {lo: -bound, hi: bound} : {lo: 0, hi: bound};
 }
 
-/** The position in [0, 1] of `value` on `range` (clipped); 0 (or the centre, when
- * signed) for an empty range. */
-export function position(value, {lo, hi}) {
-  if (!(hi > lo)) return lo < 0 ? 0.5 : 0;
-  return Math.max(0, Math.min(1, (value - lo) / (hi - lo)));
-}
-
 /** B − A elementwise, as a Float32Array; null when the maps differ in size. */
 export function difference(a, b) {
   if (a.width !== b.width || a.height !== b.height) return null;
@@ -98,7 +91,7 @@ export function difference(a, b) {
 }
 
 /** The mean of |v| over a map (a StoredMap) or an array of values. */
-export function meanAbs(map) {
+function meanAbs(map) {
   const n = map.q ? map.q.length : map.length;
   let sum = 0;
   for (let k = 0; k < n; k++) sum += Math.abs(map.q ? map.value(k) : map[k]);
