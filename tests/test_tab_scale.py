@@ -101,7 +101,8 @@ def test_run_vs_run_scale_covers_both_runs(page):
 def test_ranges_and_colour_entries(page):
     got = run(page, """return [scale.rangeOf(2, true), scale.rangeOf(2, false), scale.rangeOf(0, true),
         [0, 0.5, 0.999, 1].map(colormaps.index)];""")
-    assert got[0] == {"lo": -2, "hi": 2} and got[1] == {"lo": 0, "hi": 2} and got[2] == {"lo": 0, "hi": 0}
+    assert got[0] == {"lo": -2, "hi": 2, "signed": True} and got[1] == {"lo": 0, "hi": 2, "signed": False}
+    assert got[2] == {"lo": 0, "hi": 0, "signed": True}
     assert got[3] == [0, 128, 255, 255]  # matplotlib: floor(256 t), clipped
 
 
@@ -161,7 +162,7 @@ def test_paint_colours_each_value_by_the_scale(page):
     (page.root / "ramp.bin").write_bytes(encoded_block([values[None]], [[0]]))
     pixels = run(page, """const {maps} = await codec.decodeBlock(await (await fetch("./ramp.bin")).arrayBuffer());
         const canvas = document.createElement("canvas");
-        paint.paintMap(canvas, maps[0][0], {lo: 0, hi: 1}, "viridis");
+        paint.paintMap(canvas, maps[0][0], scale.rangeOf(1, false), "viridis");
         return Array.from(canvas.getContext("2d").getImageData(0, 0, 8, 8).data);""")
     rgb = np.array(pixels).reshape(8, 8, 4)[..., :3]
     expected = COLORMAPS["viridis"][np.clip(np.floor(256 * values), 0, 255).astype(int)]

@@ -260,7 +260,7 @@ export class Compare {
     const stretch = !!view.compare.stretch;
     // The panels' bound (in the per-map scale, the larger of the two maps' own).
     const bound = stretch ? absPercentile(values, view.clip) : shared.hi;
-    const range = {lo: -bound, hi: bound};
+    const range = rangeOf(bound, true);
     const canvas = el("canvas", {class: "compare-map", role: "img", "aria-label": "B − A"});
     const paint = (target) => paintDifference(target, values, a.map.width, a.map.height, range, DIVERGING);
     paint(canvas);

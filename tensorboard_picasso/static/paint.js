@@ -37,13 +37,13 @@ function paint(canvas, width, height, source, a, b, name) {
 
 /** The (a, b) that put value v = v0 + dv * s at 256 * (v - lo) / (hi - lo); an empty
  * range puts every value at 0 (the centre when signed). */
-function transform(v0, dv, {lo, hi}) {
-  if (!(hi > lo)) return [0, index(lo < 0 ? 0.5 : 0)];
+function transform(v0, dv, {lo, hi, signed}) {
+  if (!(hi > lo)) return [0, index(signed ? 0.5 : 0)];
   const scale = 256 / (hi - lo);
   return [dv * scale, (v0 - lo) * scale];
 }
 
-/** Draws a stored map (codec.js) through colormap `name` on `range` ({lo, hi}). */
+/** Draws a stored map (codec.js) through colormap `name` on `range` (scale.rangeOf). */
 export function paintMap(canvas, map, range, name) {
   paint(canvas, map.width, map.height, map.q, ...transform(map.lo, map.step, range), name);
 }
@@ -70,6 +70,6 @@ export function colourBar(name, ticks, className = "colorbar") {
 }
 
 /** The tick labels of a range: its ends, and 0 between when it is signed. */
-export function rangeTicks({lo, hi}) {
-  return lo < 0 ? [fmt(lo), "0", fmt(hi)] : [fmt(lo), fmt(hi)];
+export function rangeTicks({lo, hi, signed}) {
+  return signed ? [fmt(lo), "0", fmt(hi)] : [fmt(lo), fmt(hi)];
 }

@@ -76,10 +76,10 @@ export function boundOf(scope, refs, clip) {
   return Math.max(0, ...refs.map((ref) => imageBound(ref.series, ref.image, clip)));
 }
 
-/** The value range {lo, hi} drawn with `bound` (0 when every map is zero: then every
- * value is drawn as 0). */
+/** The value range {lo, hi, signed} drawn with `bound` (0 when every map is zero: then
+ * every value is drawn as 0, the diverging colormap's white centre when signed). */
 export function rangeOf(bound, signed) {
-  return signed ? {lo: -bound, hi: bound} : {lo: 0, hi: bound};
+  return signed ? {lo: -bound, hi: bound, signed} : {lo: 0, hi: bound, signed};
 }
 
 /** B − A elementwise, as a Float32Array; null when the maps differ in size. */
