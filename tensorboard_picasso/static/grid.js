@@ -53,6 +53,7 @@ export class Grid {
 
   clear() {
     this.view = null;
+    this.run = null;
     this.layout = null;
     this.rows.clear();
     this.heads.clear();
@@ -64,6 +65,14 @@ export class Grid {
   render(view) {
     this.view = view;
     const {rows, columns, probe} = view;
+    if (this.run !== view.run.run) { // rows belong to a run's probe images
+      for (const row of this.rows.values()) {
+        for (const cell of row.cells.values()) this.release(cell);
+        row.node.remove();
+      }
+      this.rows.clear();
+      this.run = view.run.run;
+    }
     // Layout is read once, before anything is written: no layout is forced mid-render.
     const box = {width: this.root.clientWidth, height: this.root.clientHeight,
       top: this.root.scrollTop, left: this.root.scrollLeft};
