@@ -29,7 +29,8 @@ export class QualityPanel {
     this.onStep = onStep;
     this.body = el("div", {class: "quality-body"});
     this.summary = el("summary", {}, [el("h2", {text: "Explanation quality"})]);
-    this.root = el("details", {id: "quality", open: true}, [this.summary, this.body]);
+    // Open unless the window is short: the grid needs the height more.
+    this.root = el("details", {id: "quality", open: !matchMedia("(max-height: 640px)").matches}, [this.summary, this.body]);
     this.key = null;
     this.charts = [];
   }
