@@ -2,9 +2,9 @@
  *
  * Modules: app.js (state, render loop), host.js (TensorBoard's iframe protocol, URL,
  * theme, run selection), state.js (view state and its URL form), api.js (HTTP client,
- * cache, request queue), codec.js (the stored map block, decoded), scale.js (the one scale
- * model), colormaps.js (matplotlib's tables from colormaps.json), paint.js (canvas
- * drawing, colour bars), targets.js (which class a cell maps), steps.js (step labels,
+ * cache, request queue), codec.js (the stored map block, decoded; in the worker
+ * decoder.js), scale.js (the one scale model), colormaps.js (matplotlib's tables from
+ * colormaps.json), paint.js (canvas drawing, colour bars), targets.js (which class a cell maps), steps.js (step labels,
  * column picks), predictions.js (class names, right/wrong, top-k bars), metrics.js
  * (quality metrics' wording, order, badges), chart.js (line charts), controls.js (control
  * bar), grid.js (virtualised grid), compare.js (compare view), enlarge.js (actual-size
