@@ -36,7 +36,7 @@ CHECKPOINTS, PROBES, SIDE = 50, 16, 32
 METHODS = ["occlusion", "saliency", "gradcam"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-READY = "document.body.dataset.picassoState === 'ready'"
+READY = "document.body?.dataset.picassoState === 'ready'"
 
 
 def write_log(root):

@@ -44,7 +44,7 @@ from tensorboard_harness import tensorboard_process  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-READY = "document.body.dataset.picassoState === 'ready'"
+READY = "document.body?.dataset.picassoState === 'ready'"
 VIEWPORT = {"width": 1440, "height": 900}
 REPEATS = 3
 AHEAD = 2  # steps on each side of the slider's the tab fetches ahead (app.js PREFETCH)

@@ -20,8 +20,8 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-READY = "['ready', 'empty', 'error'].includes(document.body.dataset.picassoState)"
-QUALITY_READY = "document.body.dataset.picassoQuality === 'ready'"
+READY = "['ready', 'empty', 'error'].includes(document.body?.dataset.picassoState)"
+QUALITY_READY = "document.body?.dataset.picassoQuality === 'ready'"
 VIEWPORT = {"width": 1440, "height": 900}
 STATIC = Path(__file__).resolve().parent.parent / "tensorboard_picasso" / "static"
 COLORMAPS = {name: np.array(rows) for name, rows in
