@@ -1,14 +1,14 @@
-"""The Picasso tab in a real browser.
+"""The Picasso tab in a real browser, on logs of real training.
 
 Real Keras training writes logs through `PicassoCallback` (two normal runs and one whose
 directory is named like an XSS payload); a real TensorBoard process serves them with each
 of its loaders (`--load_fast=true`, the Rust data server, and `false`, the Python one);
-headless Chromium opens the tab and checks what it draws, reading canvas pixels.
-
-Without Chromium at /usr/bin/chromium the tests skip locally, and fail in CI.
+headless Chromium opens the tab and checks what it draws against the HTTP API (canvas
+pixels, predictions, quality metrics and their verdicts). The pictures' honesty on known
+values is tested in test_tab_known_maps.py, the tab as part of TensorBoard in
+test_tab_tensorboard.py.
 """
 
-import os
 import re
 import time
 import urllib.parse
@@ -16,37 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tab_browser import (QUALITY_READY, VIEWPORT, act, launch, plugin_frame, require_browser,
+                         select, wait_ready)
 from tensorboard_harness import get_json, tensorboard_process
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 XSS_DIR = "<img src=x onerror=alert(1)>"
 RUNS = {"cnn_a": 4, "cnn_b": 5, XSS_DIR: 3}  # log dir -> epochs
 PROBES = 6
 CLASS_NAMES = ["left", "right", "<b>top</b>"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
-READY = "['ready', 'empty', 'error'].includes(document.body.dataset.picassoState)"
-QUALITY_READY = "document.body.dataset.picassoQuality === 'ready'"
-# metric -> True when its high values are the worst (see METRICS in static/metrics.js)
-WORST_HIGH = {"drift_previous": False, "drift_untrained": True, "deletion_auc": True,
-              "insertion_auc": False, "shortcut_share": False}
-
-
-def _require_browser():
-    """Skip (locally) or fail (in CI) when the browser or its driver is missing."""
-    problem = None
-    if not os.path.exists(CHROMIUM):
-        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is not installed (pip install playwright)"
-    if problem and os.environ.get("CI"):
-        pytest.fail(problem)
-    if problem:
-        pytest.skip(problem)
 
 
 def _probe_data(count, side=16, seed=0):
@@ -104,11 +82,11 @@ def tensorboard(request, logdir):
 
 @pytest.fixture(scope="module")
 def browser():
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 
@@ -117,28 +95,18 @@ def browser():
 def tab(browser, tensorboard):
     """TensorBoard opened at the Picasso tab; yields (page, plugin frame, dialogs, load_fast)."""
     base, load_fast = tensorboard
-    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+    page = browser.new_page(viewport=VIEWPORT)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     started = time.monotonic()
     page.goto(base + "#picasso")
-    frame = _plugin_frame(page)
-    frame.wait_for_function(READY, timeout=30000, polling=20)
+    frame = plugin_frame(page)
+    wait_ready(frame)
     print(f"\nload_fast={load_fast}: TensorBoard page to tab ready in {time.monotonic() - started:.2f} s, "
           f"tab iframe start to ready in {frame.evaluate('performance.now()'):.0f} ms")
     assert frame.evaluate("document.body.dataset.picassoState") == "ready"
     yield page, frame, dialogs, load_fast
     page.close()
-
-
-def _plugin_frame(page, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if "plugin_entry.html?name=picasso" in frame.url:
-                return frame
-        page.wait_for_timeout(100)
-    raise AssertionError("TensorBoard did not load the Picasso tab's iframe")
 
 
 def _pixels(frame, selector):
@@ -155,44 +123,31 @@ def _pixels(frame, selector):
       })""", selector)
 
 
-def _act(frame, script, arg=None):
-    """Runs `script` in the tab and waits until it has redrawn."""
-    frame.evaluate(script, arg)
-    frame.wait_for_function(READY, timeout=30000, polling=20)
-
-
 def _set_slider(frame, index):
-    _act(frame, """(index) => {
+    act(frame, """(index) => {
         const slider = document.querySelector("#step-slider");
         slider.value = String(index);
         slider.dispatchEvent(new Event("input", {bubbles: true}));
       }""", index)
 
 
-def _select(frame, selector, value):
-    frame.select_option(selector, value)
-    frame.wait_for_function(READY, timeout=30000, polling=20)
-
-
-def _metrics(tensorboard, frame):
-    """The `metrics` response of the run and method the tab shows, once its quality panel
+def _series(tensorboard, frame):
+    """The `series` response of the run and method the tab shows, once its quality panel
     is drawn, and the slider's step."""
     base, _ = tensorboard
     frame.wait_for_function(QUALITY_READY, timeout=30000, polling=20)
-    run, method = (frame.eval_on_selector(s, "select => select.value") for s in ("select#run", "select#method"))
-    query = urllib.parse.urlencode({"run": run, "method": method})
-    status, metrics = get_json(f"{base}data/plugin/picasso/metrics?{query}")
-    assert status == 200, metrics
-    focus = int(frame.get_attribute("#picasso-grid .cell.focus", "data-step"))
-    return metrics, focus
+    run, method = frame.input_value("#run"), frame.input_value("#method")
+    status, series = get_json(f"{base}data/plugin/picasso/series?{urllib.parse.urlencode({'run': run, 'method': method})}")
+    assert status == 200, series
+    return series, int(frame.get_attribute("#picasso-grid .cell.focus", "data-step"))
 
 
-def _value(metrics, name, step, image=None):
-    """A metric's value at `step` for `image` (None: the mean), as the tab reads it."""
-    series, i = metrics["metrics"][name], metrics["steps"].index(step)
+def _value(series, name, step, image=None):
+    """A metric's value at `step` for `image` (None: the mean), as the API has it."""
+    values, i = series["metrics"][name], series["steps"].index(step)
     if image is None:
-        return series["mean"][i]
-    return (series["images"][i] or [None] * (image + 1))[image]
+        return values["mean"][i]
+    return (values["images"][i] or [None] * (image + 1))[image]
 
 
 def _number(text):
@@ -205,13 +160,22 @@ def _close(shown, expected, tolerance=0.0051):
     return shown is None if expected is None else shown is not None and abs(shown - expected) <= tolerance
 
 
+def _cells(frame):
+    """The drawn cells: [image, step, map drawn, badges text, flipped] each."""
+    return frame.evaluate("""() => [...document.querySelectorAll("#picasso-grid .cell:not(.duplicate)")].map((c) =>
+        [Number(c.dataset.image), Number(c.dataset.step), !c.querySelector("canvas").hidden,
+         [...c.querySelectorAll(".badge")].map((b) => b.textContent), !c.querySelector(".flip").hidden])""")
+
+
 def test_grid_draws_maps_over_images(tab):
     _, frame, _, _ = tab
-    cells = _pixels(frame, "#picasso-grid canvas.cell-map")
+    cells = _pixels(frame, "#picasso-grid .cell:not(.duplicate) canvas.cell-map")
     assert len(cells) >= PROBES * 3, "expected a row per probe image and several columns"
     assert all(colours > 1 for colours, _ in cells), "a grid canvas is uniform (nothing drawn)"
-    captions = frame.eval_on_selector_all("#picasso-grid .pred", "nodes => nodes.map(n => n.textContent)")
-    assert captions and all(text.startswith("pred: ") for text in captions)
+    captions = frame.eval_on_selector_all("#picasso-grid .cell:not(.duplicate) .pred", "nodes => nodes.map(n => n.textContent)")
+    assert captions and all(re.match(r"[✓✗] pred: ", text) for text in captions), captions
+    classes = frame.eval_on_selector_all("#picasso-grid .cell:not(.duplicate) .cls", "nodes => nodes.map(n => n.textContent)")
+    assert all(text.startswith("map: ") for text in classes)
     headers = frame.eval_on_selector_all("#picasso-grid .col-head", "nodes => nodes.map(n => n.textContent)")
     assert "before training" in headers
 
@@ -221,6 +185,7 @@ def test_step_slider_changes_the_canvases(tab):
     before = _pixels(frame, "#picasso-grid .cell.focus canvas")
     _set_slider(frame, 0)
     assert frame.text_content("#step-label") == "before training"
+    assert frame.get_attribute("#step-slider", "aria-valuetext") == "before training"
     after = _pixels(frame, "#picasso-grid .cell.focus canvas")
     assert len(after) == len(before) and after != before
     _set_slider(frame, frame.evaluate("document.querySelector('#step-slider').max"))
@@ -228,16 +193,18 @@ def test_step_slider_changes_the_canvases(tab):
 
 def test_compare_shows_a_difference_map(tab):
     _, frame, _, _ = tab
-    _act(frame, "document.querySelector('#compare-open').click()")
+    act(frame, "document.querySelector('#compare-open').click()")
     assert frame.is_visible("#compare-view")
     for panel in ("#compare-a", "#compare-b", "#compare-diff"):
         (colours, _), = _pixels(frame, f"{panel} canvas.compare-map")
         assert colours > 1, f"{panel} is uniform"
+    assert "of mean |A|" in frame.text_content("#compare-change")
     assert frame.eval_on_selector_all("#compare-a .topk-row", "rows => rows.length") >= 1
-    _select(frame, "#compare-mode", "runs")
+    select(frame, "#compare-mode", "runs")
     assert frame.is_visible("#compare-run-b")
     (colours, _), = _pixels(frame, "#compare-diff canvas.compare-map")
     assert colours > 1, "the run-vs-run difference is uniform"
+    act(frame, "document.querySelector('#compare-close').click()")
 
 
 def test_flip_marks_match_the_logged_predictions(tab, tensorboard):
@@ -245,18 +212,17 @@ def test_flip_marks_match_the_logged_predictions(tab, tensorboard):
     logged checkpoint's."""
     _, frame, _, _ = tab
     base, _ = tensorboard
-    run = frame.eval_on_selector("select#run", "select => select.value")
+    run = frame.input_value("#run")
     api = base + "data/plugin/picasso/"
     steps = next(r for r in get_json(api + "index")[1]["runs"] if r["run"] == run)["prediction_steps"]
     query = urllib.parse.urlencode
     top1 = {step: [image["top"][0]["class"] for image in
                    get_json(api + "predictions?" + query({"run": run, "step": step}))[1]["images"]]
             for step in steps}
-    cells = frame.evaluate("""() => [...document.querySelectorAll("#picasso-grid .cell")].map((cell, k) =>
-        [Number(cell.dataset.step), !cell.querySelector(".flip").hidden])""")
-    columns = len(cells) // PROBES
-    for k, (step, flipped) in enumerate(cells):
-        image, i = k // columns, steps.index(step)
+    cells = _cells(frame)
+    assert len(cells) >= PROBES * 3
+    for image, step, _, _, flipped in cells:
+        i = steps.index(step)
         assert flipped == (i > 0 and top1[step][image] != top1[steps[i - 1]][image]), (image, step)
 
 
@@ -264,86 +230,88 @@ def test_quality_charts_per_metric(tab, tensorboard):
     """One chart per logged metric, drawn, with the mean at the slider's step; selecting
     an image by its row header adds its line and value."""
     _, frame, _, _ = tab
-    metrics, focus = _metrics(tensorboard, frame)
+    series, focus = _series(tensorboard, frame)
     logged = {"drift_previous", "drift_untrained", "deletion_auc", "insertion_auc"}
-    assert logged <= set(metrics["metrics"])
+    assert logged <= set(series["metrics"]) and logged <= set(series["verdicts"]["directions"])
     charts = frame.eval_on_selector_all("#quality figure.quality-chart", "nodes => nodes.map(n => n.dataset.metric)")
-    assert set(charts) == set(metrics["metrics"]) & set(WORST_HIGH)
-    before = _pixels(frame, "#quality canvas.metric-chart")
+    assert set(charts) == logged
+    before = _pixels(frame, "#quality canvas.chart-lines")
     assert len(before) == len(charts) and all(colours > 2 for colours, _ in before), "a chart is blank"
     for name in charts:
         shown = frame.text_content(f"#quality [data-metric={name}] .metric-value .mean")
-        assert _close(_number(shown), _value(metrics, name, focus)), (name, shown)
+        assert _close(_number(shown), _value(series, name, focus)), (name, shown)
+        direction = series["verdicts"]["directions"][name]
+        assert frame.text_content(f"#quality [data-metric={name}] .metric-caption") == f"{direction} is better"
 
-    _act(frame, "document.querySelector(\"#picasso-grid .row-head[data-image='1']\").click()")
-    metrics, focus = _metrics(tensorboard, frame)
+    act(frame, "document.querySelector(\"#picasso-grid .row-head[data-image='1']\").click()")
+    series, focus = _series(tensorboard, frame)
     assert frame.get_attribute("#picasso-grid .row-head.selected", "data-image") == "1"
     assert "image 1" in frame.text_content("#quality .legend")
-    after = _pixels(frame, "#quality canvas.metric-chart")
+    after = _pixels(frame, "#quality canvas.chart-lines")
     assert all(a != b for a, b in zip(after, before)), "the selected image's line is not drawn"
     for name in charts:
         shown = frame.text_content(f"#quality [data-metric={name}] .metric-value .image")
-        assert _close(_number(shown), _value(metrics, name, focus, 1)), (name, shown)
+        assert _close(_number(shown), _value(series, name, focus, 1)), (name, shown)
 
 
 def test_cell_badges_match_the_metrics(tab, tensorboard):
-    """Each cell shows its map's drift vs the previous checkpoint and insertion − deletion
-    AUC, as the metrics route has them."""
+    """A cell showing an image's first map (the one the metrics score) carries its drift
+    vs the previous checkpoint and insertion − deletion AUC as the series route has them;
+    other maps carry none."""
     _, frame, _, _ = tab
-    metrics, _ = _metrics(tensorboard, frame)
-    cells = frame.evaluate("""() => [...document.querySelectorAll("#picasso-grid .row-head")].flatMap((head) => {
-        const cells = [];
-        for (let node = head.nextElementSibling; node?.classList.contains("cell"); node = node.nextElementSibling) {
-          cells.push([Number(head.dataset.image), Number(node.dataset.step),
-            node.querySelector(".badge.drift").textContent, node.querySelector(".badge.faith").textContent]);
-        }
-        return cells;
-      })""")
+    series, _ = _series(tensorboard, frame)
+    cells = _cells(frame)
     assert len(cells) >= PROBES * 3
     numbers = 0
-    for image, step, drift, faith in cells:
-        assert drift.startswith("ρ ") and faith.startswith("ins−del "), (drift, faith)
-        deletion, insertion = (_value(metrics, name, step, image) for name in ("deletion_auc", "insertion_auc"))
+    for image, step, drawn, badges, _ in cells:
+        s = series["steps"].index(step)
+        shown = frame.text_content(f"#picasso-grid .cell[data-image='{image}'][data-step='{step}'] .cls")
+        first = drawn and shown == f"map: {CLASS_NAMES[series['classes'][s][image][0]]}"
+        if not first:
+            assert badges == [], (image, step, badges)
+            continue
+        drift, faith = badges
+        assert drift.startswith("ρ ") and faith.startswith("ins−del "), badges
+        deletion, insertion = (_value(series, name, step, image) for name in ("deletion_auc", "insertion_auc"))
         faithful = None if None in (deletion, insertion) else insertion - deletion
-        assert _close(_number(drift), _value(metrics, "drift_previous", step, image)), (image, step, drift)
+        assert _close(_number(drift), _value(series, "drift_previous", step, image)), (image, step, drift)
         assert _close(_number(faith), faithful, 0.011), (image, step, faith)
         numbers += _number(drift) is not None and _number(faith) is not None
-    assert numbers >= len(cells) // 2, "most badges should show numbers"
+    assert numbers >= len(cells) // 3, "most badges should show numbers"
 
 
 def test_sorting_by_a_metric_puts_the_worst_first(tab, tensorboard):
     """Sorting by a metric orders the rows by its values at the slider's step, worst
-    first (images without a value last, ties in probe order); "probe order" restores."""
+    first by the series' verdict directions (images without a value last, ties in probe
+    order); "probe order" restores."""
     _, frame, _, _ = tab
-    metrics, focus = _metrics(tensorboard, frame)
-    rows = lambda: [int(i) for i in frame.eval_on_selector_all(
-        "#picasso-grid .row-head", "nodes => nodes.map(n => n.dataset.image)")]
-    probe_order = rows()
-    assert probe_order == sorted(probe_order)
+    series, focus = _series(tensorboard, frame)
+    rows = lambda: [int(i) for i in frame.evaluate(  # noqa: E731
+        """() => [...document.querySelectorAll('#picasso-grid .grid-row')]
+          .sort((a, b) => a.getAttribute('aria-rowindex') - b.getAttribute('aria-rowindex'))
+          .map((row) => row.querySelector('.row-head').dataset.image)""")]
+    probe_order = rows()  # the rows in view (the grid draws only those)
+    assert probe_order == list(range(len(probe_order)))
     reordered = False
     for name in ("deletion_auc", "drift_previous", "insertion_auc"):
-        _select(frame, "select#sort", name)
-        frame.wait_for_function(QUALITY_READY, timeout=30000, polling=20)
-        sign = -1 if WORST_HIGH[name] else 1
+        select(frame, "select#sort", name)
+        sign = 1 if series["verdicts"]["directions"][name] == "higher" else -1
 
         def key(image):
-            value = _value(metrics, name, focus, image)
+            value = _value(series, name, focus, image)
             return (value is None, 0 if value is None else sign * value, image)
-        assert rows() == sorted(probe_order, key=key), name
+        assert rows() == sorted(range(PROBES), key=key)[:len(rows())], name
         reordered |= rows() != probe_order
-        notes = frame.eval_on_selector_all("#picasso-grid .row-note", "nodes => nodes.map(n => n.textContent)")
-        assert all(_close(_number(note), _value(metrics, name, focus, image))
-                   for note, image in zip(notes, rows())), notes
     assert reordered, "no metric changed the order: the test data do not exercise sorting"
-    _select(frame, "select#sort", "")
+    select(frame, "select#sort", "")
     assert rows() == probe_order
 
 
-def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):
-    """The tab polls the index: a checkpoint it had not seen becomes a column, and maps
-    already drawn are not fetched again."""
+def test_new_checkpoints_appear_when_tensorboard_reloads(browser, tensorboard):
+    """TensorBoard's reload button refreshes the tab: a checkpoint it had not seen becomes
+    a column, and blocks already fetched are not fetched again."""
     base, _ = tensorboard
-    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+    page = browser.new_page(viewport=VIEWPORT)
     hide_last = [True]
 
     def index(route):
@@ -351,49 +319,48 @@ def test_new_checkpoints_appear_without_a_reload(browser, tensorboard):
         if hide_last[0]:
             for run in body["runs"]:
                 run["prediction_steps"] = run["prediction_steps"][:-1]
+                run["prediction_versions"] = run["prediction_versions"][:-1]
                 for method in run["methods"]:
                     method["steps"] = method["steps"][:-1]
+                    method["versions"] = method["versions"][:-1]
         route.fulfill(json=body)
 
-    page.route(re.compile(r"/data/plugin/picasso/index(\?|$)"), index)
-    page.goto(base + "#picasso")
-    frame = _plugin_frame(page)
-    frame.wait_for_function(READY, timeout=30000, polling=20)
-    heads = lambda: frame.eval_on_selector_all("#picasso-grid .col-head", "nodes => nodes.map(n => n.textContent)")
+    page.route(re.compile(r"/data/plugin/picasso/index(\\?|$)"), index)
+    page.goto(base + "#picasso&p.picasso.columns=all")
+    frame = plugin_frame(page)
+    wait_ready(frame)
+    heads = lambda: frame.eval_on_selector_all(  # noqa: E731
+        "#picasso-grid .col-head", "nodes => nodes.map(n => n.textContent.replace(' ◂ slider', ''))")
     before = heads()
     hide_last[0] = False
+    page.click("button.reload-button")
     frame.wait_for_function(f"document.querySelectorAll('#picasso-grid .col-head').length > {len(before)}",
                             timeout=15000, polling=100)
-    frame.wait_for_function(READY, timeout=30000, polling=20)
+    wait_ready(frame)
     after = heads()
     assert after[0] != before[0], "the slider's column follows the newest checkpoint"
     assert set(before[1:]) < set(after[1:])
-    frame.wait_for_function(QUALITY_READY, timeout=30000, polling=20)
-    badges = frame.eval_on_selector_all("#picasso-grid .cell.focus .badge.drift", "nodes => nodes.map(n => n.textContent)")
-    assert len(badges) == PROBES and all(re.fullmatch(r"ρ -?\d\.\d\d", text) for text in badges), \
-        "the new checkpoint's quality badges are missing"
     fetched = frame.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
-    mapsets = [name for name in fetched if "/mapset?" in name]
-    assert mapsets and len(mapsets) == len(set(mapsets)), "a checkpoint's maps were fetched twice"
-    assert not any("/map?" in name for name in fetched), "a grid column was fetched map by map"
+    blocks = [name for name in fetched if "/block?" in name]
+    assert blocks and len(blocks) == len(set(blocks)), "a checkpoint's maps were fetched twice"
     page.close()
 
 
 def test_sanity_check_failure_is_shown(browser, tensorboard):
-    """When the metrics route flags a method, the tab says so above the grid."""
+    """When the series' verdict flags a method, the tab says so above the grid."""
     base, _ = tensorboard
-    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+    page = browser.new_page(viewport=VIEWPORT)
 
     def flagged(route):
         body = route.fetch().json()
-        body["sanity"] = {"threshold": 0.8, "latest_drift_untrained": 0.93, "flagged": True}
+        body["verdicts"]["sanity"] = {"threshold": 0.8, "latest_drift_untrained": 0.93, "flagged": True}
         route.fulfill(json=body)
 
-    page.route(re.compile(r"/data/plugin/picasso/metrics\?"), flagged)
+    page.route(re.compile(r"/data/plugin/picasso/series\\?"), flagged)
     page.goto(base + "#picasso")
-    frame = _plugin_frame(page)
-    frame.wait_for_function(READY, timeout=30000, polling=20)
-    method = frame.eval_on_selector("select#method", "select => select.value")
+    frame = plugin_frame(page)
+    wait_ready(frame)
+    method = frame.input_value("select#method")
     warning = frame.wait_for_selector("#sanity-warning", timeout=30000).text_content()
     assert method in warning and "0.93" in warning
     page.close()
@@ -403,8 +370,8 @@ def test_empty_log_directory_shows_the_callback_snippet(browser, tmp_path):
     with tensorboard_process(tmp_path, "false", ready=lambda index: True) as base:
         page = browser.new_page()
         page.goto(base + "#picasso")
-        frame = _plugin_frame(page)
-        frame.wait_for_function(READY, timeout=30000, polling=20)
+        frame = plugin_frame(page)
+        wait_ready(frame)
         assert frame.evaluate("document.body.dataset.picassoState") == "empty"
         assert "PicassoCallback(log_dir, images=x_probe" in frame.text_content("#picasso-empty pre")
         page.close()
@@ -415,9 +382,9 @@ def test_untrusted_names_stay_text(tab):
     run = f"{XSS_DIR}/picasso"
     options = frame.eval_on_selector_all("select#run option", "nodes => nodes.map(n => n.textContent)")
     assert run in options
-    _select(frame, "select#run", run)
+    select(frame, "select#run", run)
     assert frame.evaluate("document.body.dataset.picassoState") == "ready"
-    assert all(colours > 1 for colours, _ in _pixels(frame, "#picasso-grid canvas.cell-map"))
+    assert all(colours > 1 for colours, _ in _pixels(frame, "#picasso-grid .cell:not(.duplicate) canvas.cell-map"))
     assert "true: <b>top</b>" in frame.text_content("#picasso-grid")
     for where in (page, frame):
         assert where.query_selector("img[src='x']") is None
@@ -426,10 +393,10 @@ def test_untrusted_names_stay_text(tab):
 
 
 def test_screenshot(tab):
-    """Saves what the user sees (grid and compare view) for review and the README."""
+    """Saves what the user sees (grid and compare view) for review."""
     page, frame, dialogs, load_fast = tab
-    _select(frame, "select#run", "cnn_b/picasso")
-    _act(frame, "document.querySelector('#compare-open').click()")
+    select(frame, "select#run", "cnn_b/picasso")
+    act(frame, "document.querySelector('#compare-open').click()")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"picasso_tab_{load_fast}.png"))
     assert dialogs == []

@@ -1,170 +1,212 @@
 /** Client for the Picasso HTTP API (docs/http_api.md). URLs are relative to the iframe
  * document, whose base is TensorBoard's `data/plugin/picasso/`, so they work behind
- * --path_prefix and proxies. Responses for logged steps never change, so they are
- * cached (least recently used maps are dropped past MAX_CACHE_BYTES); at most
- * MAX_IN_FLIGHT requests run at a time. */
+ * --path_prefix and proxies.
+ *
+ * Views pull data synchronously while they render: `get()` returns the entry of a
+ * request ({status: "loading" | "ready" | "error", value, error}) and starts it when
+ * needed; each settled request calls `onSettle` so the app renders again. Keys carry the
+ * step's `version`, so a rewritten step is fetched again. At most MAX_IN_FLIGHT requests
+ * are on the network at once (a block's decoding, in a worker, does not count), by
+ * priority and the most recently wanted first; a queued request that no render asked for
+ * since the previous frame is dropped. Decoded maps beyond MAX_CACHE_BYTES are evicted,
+ * least recently used first. */
 
-const MAX_IN_FLIGHT = 8;
-const MAX_CACHE_BYTES = 256 * 2 ** 20; // decoded maps kept for redraws and scrubbing
+import {decodeBlock, storedMaps} from "./codec.js";
 
-/** Rejection of a queued request nobody wanted any more when its turn came. */
-class Skipped extends Error {}
-
-/** Runs async jobs FIFO, at most `size` at a time; skips jobs whose wanted() is false. */
-class Pool {
-  constructor(size) {
-    this.size = size;
-    this.active = 0;
-    this.queue = [];
-  }
-
-  run(job, wanted) {
-    return new Promise((resolve, reject) => {
-      this.queue.push({job, wanted, resolve, reject});
-      this.next();
-    });
-  }
-
-  next() {
-    while (this.active < this.size && this.queue.length) {
-      const task = this.queue.shift();
-      if (!task.wanted()) {
-        task.reject(new Skipped("no longer needed"));
-        continue;
-      }
-      this.active++;
-      task.job().then(task.resolve, task.reject).finally(() => {
-        this.active--;
-        this.next();
-      });
-    }
-  }
-}
+const MAX_IN_FLIGHT = 6;
+/** Request priorities: maps first, then captions, then steps fetched ahead. */
+export const MAPS = 0;
+export const CAPTIONS = 1;
+export const AHEAD = 2;
+const MAX_CACHE_BYTES = 256 * 2 ** 20;
 
 function url(route, params) {
   return `${route}?${new URLSearchParams(params)}`;
 }
 
-/** GETs a JSON route; a 4xx/5xx becomes an Error carrying the backend's message. */
-async function getJson(route, params = {}) {
+/** The response of a pending fetch of `route`; a 4xx/5xx becomes an Error carrying the
+ * backend's message. */
+async function checked(route, pending) {
   let response;
   try {
-    response = await fetch(url(route, params));
+    response = await pending;
   } catch (error) {
     throw new Error(`${route}: could not reach TensorBoard (${error.message})`);
   }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(body?.error ?? `${route}: HTTP ${response.status}`);
-  if (body === null) throw new Error(`${route}: the response is not JSON`);
-  return body;
-}
-
-/** One map of a `mapset` response (with the set's size) as {width, height, values:
- * Float32Array, targetClass, targetName} (targetName may be null: see className() in
- * predictions.js). */
-function decodeMap(json, width, height) {
-  const binary = atob(json.data);
-  const values = new Float32Array(width * height);
-  if (binary.length !== values.length * 4) {
-    throw new Error(`map data has ${binary.length} bytes, expected ${values.length * 4}`);
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.error ?? `${route}: HTTP ${response.status}`);
   }
-  const view = new DataView(new ArrayBuffer(binary.length));
-  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
-  for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
-  return {width, height, values, targetClass: json.target_class, targetName: json.target_name};
+  return response;
 }
 
-/** A `mapset` response as its decoded maps, in probe order. */
-function decodeMapset(json) {
-  return json.maps.map((map) => decodeMap(map, json.width, json.height));
-}
-
-/** Loads a PNG route into a decoded <img> (same origin, so canvases stay readable). */
-async function loadImage(src) {
-  const image = new Image();
-  image.src = src;
+async function parsed(route, response) {
   try {
-    await image.decode();
+    return await response.json();
   } catch {
-    throw new Error(`could not load the probe image (${src})`);
+    throw new Error(`${route}: the response is not JSON`);
   }
-  return image;
+}
+
+function fetchOk(route, params) {
+  return checked(route, fetch(url(route, params)));
+}
+
+async function getJson(route, params = {}) {
+  return parsed(route, await fetchOk(route, params));
+}
+
+/** Decodes blocks in a worker (decoder.js), so a large checkpoint never blocks the page;
+ * in this thread when the worker cannot start. */
+class Decoder {
+  constructor() {
+    this.waiting = new Map(); // id -> {resolve, reject, buffer}
+    this.nextId = 0;
+    this.proven = false; // the worker has answered once
+    try {
+      this.worker = new Worker(new URL("./decoder.js", import.meta.url), {type: "module"});
+      this.worker.onmessage = ({data}) => this.settle(data);
+      this.worker.onerror = () => this.fallBack();
+    } catch {
+      this.worker = null;
+    }
+  }
+
+  decode(buffer) {
+    if (!this.worker) return decodeBlock(buffer);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // A copy for decoding here, until the worker has shown it runs.
+      this.waiting.set(id, {resolve, reject, buffer: this.proven ? null : buffer.slice(0)});
+      this.worker.postMessage({id, buffer}, [buffer]);
+    });
+  }
+
+  settle({id, error, header, q}) {
+    this.proven = true;
+    const waiting = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (error) waiting.reject(new Error(error));
+    else waiting.resolve(storedMaps({header, q}));
+  }
+
+  /** The worker failed to load: decode what it was given, and what comes, here. */
+  fallBack() {
+    this.worker = null;
+    for (const {resolve, reject, buffer} of this.waiting.values()) decodeBlock(buffer).then(resolve, reject);
+    this.waiting.clear();
+  }
 }
 
 export class Api {
-  constructor() {
-    this.pool = new Pool(MAX_IN_FLIGHT);
-    this.cache = new Map(); // key -> {promise, wants: [() => boolean] | null, bytes}, oldest first
-    this.bytes = 0; // decoded map values held by the cache
+  /** `onSettle()` is called after any request of get() settles. */
+  constructor(onSettle = () => {}) {
+    this.onSettle = onSettle;
+    this.entries = new Map(); // key -> entry, least recently used first
+    this.queue = [];
+    this.active = 0;
+    this.bytes = 0;
+    this.frame = 0;
+    this.decoder = new Decoder();
   }
 
-  /** The run index; never cached (it is polled for new checkpoints). */
-  index() {
-    return getJson("index");
+  /** The run index (never cached: it is what tells that something changed), from the
+   * pending fetch `pending` when one was started early. */
+  async index(pending = fetch("index")) {
+    return parsed("index", await checked("index", pending));
   }
 
-  /** Quality metrics of a method over training; not cached (it grows with each step). */
-  metrics(run, method) {
-    return getJson("metrics", {run, method});
+  /** Starts a new render frame: requests queued before the previous one and not asked
+   * for since are dropped when their turn comes. */
+  nextFrame() {
+    this.frame++;
   }
 
-  /** The per-step header of a method (targets, target names, ranges). */
-  header(run, method, step, wanted) {
-    return this.cached({route: "maps", run, method, step}, getJson, wanted);
+  /** One method of a run over all its steps (classes, scales' quantiles, metrics,
+   * verdicts); `signature` names the steps and versions it must cover. */
+  series(run, method, signature) {
+    return this.get(["series", run, method, signature], () => getJson("series", {run, method}), MAPS);
   }
 
-  /** Every probe image's map at one checkpoint (a grid column), decoded: one request,
-   * cached as a whole, so no map is fetched twice. */
-  mapset(run, method, step, target, wanted) {
-    return this.cached({route: "mapset", run, method, step, target},
-      (route, params) => getJson(route, params).then(decodeMapset), wanted,
-      (maps) => maps.reduce((bytes, map) => bytes + map.values.byteLength, 0));
+  /** A checkpoint's maps (a grid column), decoded: {header, maps[image][j]}. */
+  block(run, method, step, version, priority = MAPS) {
+    return this.get(["block", run, method, step, version], async (received) => {
+      const buffer = await (await fetchOk("block", {run, method, step})).arrayBuffer();
+      received(); // decoding needs no connection: the next request may start
+      return this.decoder.decode(buffer);
+    }, priority);
   }
 
-  /** One map, decoded (from its checkpoint's mapset). */
-  async map(run, method, step, image, target, wanted) {
-    const map = (await this.mapset(run, method, step, target, wanted))[image];
-    if (!map) throw new Error(`the checkpoint has no map of image ${image}`);
-    return map;
+  predictions(run, step, version, priority = CAPTIONS) {
+    return this.get(["predictions", run, step, version], () => getJson("predictions", {run, step}), priority);
   }
 
-  predictions(run, step, wanted) {
-    return this.cached({route: "predictions", run, step}, getJson, wanted);
+  /** The URL of a probe image's PNG (drawn by <img> elements; the browser caches it). */
+  probeUrl(run, image) {
+    return url("probe", {run, image});
   }
 
-  probe(run, image, wanted) {
-    return this.cached({route: "probe", run, image}, (route, params) => loadImage(url(route, params)), wanted);
-  }
-
-  /** Shares one request per key; a queued request is skipped when no caller still
-   * wants it, and a failed or skipped one is forgotten so it can be retried. `sizeOf`
-   * gives the bytes of map values a response holds (for eviction). */
-  cached({route, ...params}, load, wanted = () => true, sizeOf = () => 0) {
-    const key = JSON.stringify([route, params]);
-    let entry = this.cache.get(key);
+  /** The entry of `key`, started (or queued) when absent; the queue serves the highest
+   * `priority` (lowest number) it was asked with, most recently wanted first. */
+  get(keyParts, load, priority) {
+    const key = keyParts.join("\u0000"); // names are any text but NUL
+    let entry = this.entries.get(key);
     if (entry) {
-      entry.wants?.push(wanted);
-      this.cache.delete(key); // re-inserted below as the most recently used
+      this.entries.delete(key); // re-inserted as the most recently used
     } else {
-      entry = {wants: [wanted], bytes: 0};
-      entry.promise = this.pool.run(() => load(route, params), () => entry.wants.some((w) => w()));
-      entry.promise.then((value) => {
-        entry.wants = null;
-        entry.bytes = sizeOf(value);
+      entry = {key, status: "loading", value: null, error: null, bytes: 0, load, queued: true};
+      this.queue.push(entry);
+    }
+    entry.frame = this.frame;
+    entry.priority = Math.min(priority, entry.priority ?? priority);
+    this.entries.set(key, entry);
+    queueMicrotask(() => this.pump());
+    return entry;
+  }
+
+  /** Forgets failed requests, so the next render asks again (after TensorBoard reloaded). */
+  retryFailed() {
+    for (const [key, entry] of this.entries) if (entry.status === "error") this.entries.delete(key);
+  }
+
+  /** Starts queued requests: by priority, then the most recently wanted. */
+  pump() {
+    this.queue = this.queue.filter((entry) => {
+      if (entry.frame >= this.frame - 1) return true;
+      this.entries.delete(entry.key); // nobody wants it any more: asked again later if needed
+      return false;
+    });
+    this.queue.sort((a, b) => (a.priority - b.priority) || (b.frame - a.frame));
+    while (this.active < MAX_IN_FLIGHT && this.queue.length) {
+      const entry = this.queue.shift();
+      entry.queued = false;
+      this.active++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.active--;
+        this.pump();
+      };
+      entry.load(release).then((value) => {
+        Object.assign(entry, {status: "ready", value, bytes: value?.bytes ?? 0});
         this.bytes += entry.bytes;
         this.evict();
-      }, () => this.cache.delete(key));
+      }, (error) => {
+        Object.assign(entry, {status: "error", error});
+      }).finally(() => {
+        release();
+        this.onSettle();
+      });
     }
-    this.cache.set(key, entry);
-    return entry.promise;
   }
 
-  /** Drops the least recently used finished responses while maps exceed MAX_CACHE_BYTES. */
+  /** Drops the least recently used decoded blocks while they exceed MAX_CACHE_BYTES. */
   evict() {
-    for (const [key, entry] of this.cache) {
+    for (const [key, entry] of this.entries) {
       if (this.bytes <= MAX_CACHE_BYTES) break;
-      if (entry.wants !== null) continue;
-      this.cache.delete(key);
+      if (!entry.bytes) continue;
+      this.entries.delete(key);
       this.bytes -= entry.bytes;
     }
   }

@@ -39,3 +39,22 @@ export function fmt(value) {
   if (a === 0) return "0";
   return a < 1e-3 || a >= 1e4 ? value.toExponential(1) : String(Number(value.toPrecision(3)));
 }
+
+/** A value read out under the pointer: 4 significant digits, signed when `signed`. */
+export function precise(value, signed = false) {
+  if (value === 0) return "0";
+  const a = Math.abs(value);
+  const text = a < 1e-3 || a >= 1e5 ? value.toExponential(3) : String(Number(value.toPrecision(4)));
+  return signed && value > 0 ? `+${text}` : text;
+}
+
+/** Sets a node's text only when it changed (no needless layout work). */
+export function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Sets an attribute only when its value (as text) changed. */
+export function attr(node, name, value) {
+  const text = String(value);
+  if (node.getAttribute(name) !== text) node.setAttribute(name, text);
+}

@@ -1,86 +1,97 @@
-/** The explanation quality panel (#quality), from the `metrics` route: a warning when the
- * method fails the model-randomisation sanity check, and one small chart per metric over
- * the checkpoints (the mean over the probe images, and the selected image). */
+/** The explanation quality panel (#quality), from the `series` route: a warning when the
+ * method fails the model-randomisation sanity check (the series' verdict), and one chart
+ * per metric over the checkpoints (the mean over the probe images, and the selected
+ * image). The charts follow the step slider; clicking a chart picks its step. */
 
-import {chartCanvas, lineChart} from "./chart.js";
+import {LineChart} from "./chart.js";
 import {el, fmt} from "./dom.js";
-import {METRICS, fixed, metricNames, valueAt} from "./metrics.js";
+import {METRICS, caption, fixed, metricNames, valueAt} from "./metrics.js";
+import {stepLabel} from "./steps.js";
 
-const MEAN = "#455a64";
-const IMAGE = "#f57c00"; // the accent colour, as the selected row
-const CHART = {width: 226, height: 84}; // CSS px
+const CHART = {width: 226, height: 64}; // CSS px
 
-/** How a step is named at a chart's x ends. */
-const shortStep = (step) => step === -1 ? "untrained" : `step ${step}`;
-
-/** The warning for `method` given a `metrics` response, or null when it passes. */
-function sanityWarning(method, metrics) {
-  const sanity = metrics.sanity;
+/** The warning for `method` given its series' sanity verdict, or null when it passes. */
+function sanityWarning(method, sanity) {
   if (!sanity?.flagged) return null;
-  return el("p", {id: "sanity-warning", class: "message warning", text:
+  return el("p", {id: "sanity-warning", class: "message warning", role: "note", text:
     `⚠ Sanity check: ${method} maps at the latest checkpoint still rank pixels like the ` +
     `untrained model's (mean Spearman ${fmt(sanity.latest_drift_untrained)} ≥ ${fmt(sanity.threshold)}), ` +
     "so they may show the input more than what the model learned."});
 }
 
-/** A legend entry: a short line in `colour` and its text. */
-function swatch(colour, text) {
-  const line = el("span", {class: "swatch"});
-  line.style.background = colour;
-  return el("span", {class: "legend-item"}, [line, text]);
-}
-
-/** One metric's chart with its name, meaning and values at `focus`. */
-function metricChart(metrics, name, {focus, image}) {
-  const {label, caption, meaning} = METRICS[name];
-  const series = metrics.metrics[name];
-  const lines = [{values: series.mean, colour: MEAN}];
-  if (image !== null) lines.push({values: series.images.map((values) => values?.[image] ?? null), colour: IMAGE});
-  const canvas = chartCanvas(CHART.width, CHART.height, "metric-chart");
-  lineChart(canvas, {steps: metrics.steps, lines, marker: focus, label: shortStep});
-  const [mean, mine] = [valueAt(metrics, name, focus), image === null ? null : valueAt(metrics, name, focus, image)];
-  const value = el("span", {class: "metric-value", title: `at ${shortStep(focus)}: mean ${fixed(mean)}` +
-    (image === null ? "" : `, image ${image} ${fixed(mine)}`)}, [
-    el("span", {class: "mean", text: fixed(mean)}),
-    ...(image === null ? [] : [" · ", el("span", {class: "image", text: fixed(mine)})]),
-  ]);
-  return el("figure", {class: "quality-chart", title: meaning, "data-metric": name}, [
-    el("figcaption", {}, [el("span", {class: "metric-name", text: label}), value]), canvas,
-    el("div", {class: "metric-caption", text: caption}),
-  ]);
+function swatch(kind, text) {
+  return el("span", {class: "legend-item"}, [el("span", {class: `swatch ${kind}`}), text]);
 }
 
 export class QualityPanel {
-  constructor() {
-    this.root = el("section", {id: "quality"});
+  /** `onStep(step)`: a chart's point was clicked. */
+  constructor(onStep) {
+    this.onStep = onStep;
+    this.body = el("div", {class: "quality-body"});
+    this.summary = el("summary", {}, [el("h2", {text: "Explanation quality"})]);
+    // Open unless the window is short: the grid needs the height more.
+    this.root = el("details", {id: "quality", open: !matchMedia("(max-height: 640px)").matches}, [this.summary, this.body]);
+    this.key = null;
+    this.charts = [];
   }
 
   clear() {
-    this.root.replaceChildren();
+    this.key = null;
+    this.charts = [];
+    this.body.replaceChildren();
   }
 
-  /** Shows `result` ({metrics} or {error}) of `view.method` at `view.focus`, with the line
-   * of `view.image` (null: the mean only). */
-  render({method, focus, image}, result) {
-    if (result.error) {
-      this.root.replaceChildren(el("p", {class: "message", text: `Quality metrics unavailable: ${result.error}`}));
-      return;
+  /** Shows the quality of `series` (a `series` response) with the line of `image` (null:
+   * the mean only), its values at `step`. Charts are rebuilt only when the series, the
+   * image or the theme changes; a new step moves their markers. */
+  render(series, step, image, theme) {
+    const key = JSON.stringify([series.run, series.method, series.versions, series.steps.length, image, theme]);
+    if (key !== this.key) this.build(series, image);
+    this.key = key;
+    const s = series.steps.indexOf(step);
+    for (const chart of this.charts) {
+      chart.chart.mark(step);
+      chart.mean.textContent = fixed(valueAt(series, chart.name, s));
+      if (chart.mine) chart.mine.textContent = fixed(valueAt(series, chart.name, s, image));
     }
-    const {metrics} = result;
-    const names = metricNames(metrics);
-    const warning = sanityWarning(method.method, metrics);
+    this.note.textContent = `${series.method}, each image's first map · values at ${stepLabel(step)} (dashed line)`;
+  }
+
+  build(series, image) {
+    const names = metricNames(series);
+    const warning = sanityWarning(series.method, series.verdicts?.sanity);
+    this.note = el("span", {class: "note"});
+    this.charts = [];
     if (!names.length) {
-      this.root.replaceChildren(...(warning ? [warning] : []), el("p", {class: "message", text:
-        `No quality metrics logged for ${method.method} (PicassoCallback's metrics= argument).`}));
+      this.body.replaceChildren(...(warning ? [warning] : []), el("p", {class: "message", text:
+        `No quality metrics logged for ${series.method} (PicassoCallback's metrics= argument).`}), this.note);
       return;
     }
-    const legend = el("span", {class: "legend"}, [swatch(MEAN, "mean over the probe images"),
-      ...(image === null ? [el("span", {class: "note", text: "click an image's header for its line"})]
-        : [swatch(IMAGE, `image ${image}`)])]);
-    this.root.replaceChildren(...(warning ? [warning] : []), el("div", {class: "quality-panel"}, [
-      el("div", {class: "quality-head"}, [el("h2", {text: "Explanation quality"}), legend,
-        el("span", {class: "note", text: `${method.method}, first target's maps · values at ${shortStep(focus)} (dashed line)`})]),
-      el("div", {class: "quality-charts"}, names.map((name) => metricChart(metrics, name, {focus, image}))),
-    ]));
+    const legend = el("span", {class: "legend"}, [swatch("mean", "mean over the probe images"),
+      image === null ? el("span", {class: "note", text: "select an image (its row header) for its line"})
+        : swatch("image", `image ${image}`)]);
+    const figures = names.map((name) => {
+      const values = series.metrics[name];
+      const lines = [{values: values.mean, colour: "var(--mean)", name: "mean"}];
+      if (image !== null) lines.push({values: values.images.map((v) => v?.[image] ?? null), colour: "var(--accent)", name: `image ${image}`});
+      const chart = new LineChart({...CHART, label: stepLabel, onPick: this.onStep,
+        describe: `${METRICS[name].label} over the checkpoints`});
+      const mean = el("span", {class: "mean"});
+      const mine = image === null ? null : el("span", {class: "image"});
+      this.charts.push({name, chart, mean, mine, lines});
+      return el("figure", {class: "quality-chart", "data-metric": name}, [
+        el("figcaption", {title: METRICS[name].meaning}, [el("span", {class: "metric-name", text: METRICS[name].label}),
+          el("span", {class: "metric-value"}, [mean, ...(mine ? [" · ", mine] : [])])]),
+        chart.root, el("div", {class: "metric-caption", text: caption(series, name)}),
+      ]);
+    });
+    this.body.replaceChildren(...(warning ? [warning] : []), el("div", {class: "quality-head"}, [legend, this.note]),
+      el("div", {class: "quality-charts"}, figures));
+    // Colours are CSS variables: resolve them once the charts are in the document.
+    const style = getComputedStyle(this.root);
+    for (const {chart, lines} of this.charts) {
+      chart.draw({steps: series.steps, marker: null, lines: lines.map((line) => ({...line,
+        colour: style.getPropertyValue(line.colour.slice(4, -1)).trim()}))});
+    }
   }
 }
