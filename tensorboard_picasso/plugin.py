@@ -110,11 +110,6 @@ class PicassoPlugin(base_plugin.TBPlugin):
             "/predictions": self._serve_predictions,
             "/probe": self._serve_probe,
             "/static/*": self._serve_static,
-            # version 1 of the API, for the current tab; removed together
-            "/maps": self._serve_maps_header,
-            "/map": self._serve_map,
-            "/mapset": self._serve_mapset,
-            "/metrics": self._serve_metrics,
         }
 
     def is_active(self) -> bool:
@@ -161,29 +156,3 @@ class PicassoPlugin(base_plugin.TBPlugin):
             raise ReadError(f"no static file {name[:60]!r}", 404)
         with open(path, "rb") as f:
             return Reply(f.read(), _CONTENT_TYPES[name.rsplit(".", 1)[1]])
-
-    # -- version 1 of the API -----------------------------------------------------------
-
-    @_route
-    def _serve_maps_header(self, request):
-        return Reply(self._reader.map_header_v1(
-            _scope(request), _str_arg(request, "run"), _str_arg(request, "method"),
-            _int_arg(request, "step")), _JSON)
-
-    @_route
-    def _serve_map(self, request):
-        return Reply(self._reader.map_v1(
-            _scope(request), _str_arg(request, "run"), _str_arg(request, "method"),
-            _int_arg(request, "step"), _int_arg(request, "image"),
-            _int_arg(request, "target", default=0)), _JSON)
-
-    @_route
-    def _serve_mapset(self, request):
-        return Reply(self._reader.mapset_v1(
-            _scope(request), _str_arg(request, "run"), _str_arg(request, "method"),
-            _int_arg(request, "step"), _int_arg(request, "target", default=0)), _JSON)
-
-    @_route
-    def _serve_metrics(self, request):
-        return Reply(self._reader.metrics_v1(_scope(request), _str_arg(request, "run"),
-                                             _str_arg(request, "method")), _JSON)

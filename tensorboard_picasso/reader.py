@@ -17,7 +17,6 @@ A step's header and block are read concurrently, so a cold block costs one round
 
 from __future__ import annotations
 
-import base64
 import collections
 import concurrent.futures
 import dataclasses
@@ -389,77 +388,3 @@ class Reader:
             raise ReadError(f"image={image} is out of range 0..{count - 1}", 404)
         return self._blob(scope, run, datum, layout.probe_png(datum.values, image), "png",
                           bytes)
-
-    # -- version 1 of the HTTP API (the routes maps, map, mapset, metrics of the current
-    #    tab; removed together with them) ---------------------------------------------
-
-    def _maps(self, scope: Scope, run: str, method: str, step: int
-              ) -> tuple[dict, list[np.ndarray]]:
-        """(header, per image its decoded maps (T_i, H, W) float32) of a checkpoint."""
-        datum = self._datum(scope, run, layout.map_tag(method), step)
-
-        def decode(block: bytes) -> list[np.ndarray]:
-            header = header_read.result()
-            ranges = [pair for row in header["ranges"] for pair in row]
-            try:
-                flat = codec.decode_maps(block, ranges, header["height"], header["width"])
-            except FormatError as err:
-                raise FormatError(f"run {run!r}, step {step}: {err}") from None
-            return np.split(flat, np.cumsum([len(r) for r in header["targets"]])[:-1])
-
-        block_reference = layout.map_block(datum.values)
-        maps = self._cache.get(_cache_key(datum, block_reference, "maps"))
-        if maps is not None:
-            return self._map_header(scope, run, datum), maps
-        header_read = self._pool.submit(self._map_header, scope, run, datum)
-        maps = self._blob(scope, run, datum, block_reference, "maps", decode)
-        return header_read.result(), maps
-
-    def map_header_v1(self, scope: Scope, run: str, method: str, step: int) -> dict:
-        """The `maps` route (API version 1): a checkpoint's header with class names."""
-        header = self._map_header(scope, run, self._datum(scope, run,
-                                                          layout.map_tag(method), step))
-        names = self.class_names(scope, run)
-        return {"step": step, "method": method, "params": header["params"],
-                "targets": header["targets"],
-                "target_names": None if names is None else [
-                    [_class_name(names, c) for c in row] for row in header["targets"]],
-                "ranges": header["ranges"], "seconds": header["seconds"]}
-
-    @staticmethod
-    def _map_body(header: dict, maps: list[np.ndarray], names: list[str] | None,
-                  image: int, target: int) -> dict:
-        if not 0 <= target < len(maps[image]):
-            raise ReadError(f"target={target} is out of range 0..{len(maps[image]) - 1} "
-                            f"for image {image}", 404)
-        values = maps[image][target]
-        target_class = header["targets"][image][target]
-        return {"min": float(values.min()), "max": float(values.max()),
-                "target_class": target_class,
-                "target_name": _class_name(names, target_class),
-                "data": base64.b64encode(values.astype("<f4").tobytes()).decode()}
-
-    def map_v1(self, scope: Scope, run: str, method: str, step: int, image: int,
-               target: int) -> dict:
-        """The `map` route (API version 1): one map as base64 float32."""
-        header, maps = self._maps(scope, run, method, step)
-        if not 0 <= image < len(maps):
-            raise ReadError(f"image={image} is out of range 0..{len(maps) - 1}", 404)
-        return {"height": header["height"], "width": header["width"],
-                **self._map_body(header, maps, self.class_names(scope, run), image, target)}
-
-    def mapset_v1(self, scope: Scope, run: str, method: str, step: int, target: int
-                  ) -> dict:
-        """The `mapset` route (API version 1): map `target` of every image."""
-        header, maps = self._maps(scope, run, method, step)
-        names = self.class_names(scope, run)
-        return {"height": header["height"], "width": header["width"], "step": step,
-                "maps": [self._map_body(header, maps, names, image, target)
-                         for image in range(len(maps))]}
-
-    def metrics_v1(self, scope: Scope, run: str, method: str) -> dict:
-        """The `metrics` route (API version 1): the quality part of `series`."""
-        data = self._series(scope, run, layout.map_tag(method), fresh=True)
-        series = self._series_body(scope, run, method, data)
-        return {"run": run, "method": method, "steps": series["steps"],
-                "metrics": series["metrics"], "sanity": series["verdicts"]["sanity"]}

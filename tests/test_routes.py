@@ -2,7 +2,6 @@
 loader, over logs of the real callback and a run of known maps written by the TF-free
 builders; every answer is compared with independently computed expectations."""
 
-import base64
 import gzip
 import json
 import shutil
@@ -187,37 +186,6 @@ def test_predictions_and_probe(client):
     assert response.data.startswith(b"\x89PNG")
 
 
-def b64_map(body):
-    return np.frombuffer(base64.b64decode(body["data"]), "<f4").reshape(body["height"],
-                                                                      body["width"])
-
-
-def test_version_1_routes_serve_the_stored_maps(client):
-    """maps, map, mapset and metrics (the current tab's routes) against the known maps."""
-    status, response = get(client, "maps?run=known/picasso&method=lime&step=0")
-    header = response.get_json()
-    assert status == 200 and header["targets"] == KNOWN_TARGETS
-    assert header["target_names"] == [["tank"], ["cat", "dog"], ["dog"]]
-    status, response = get(client, "map?run=known/picasso&method=lime&step=1&image=1"
-                                   "&target=1")
-    body = response.get_json()
-    truth = KNOWN_MAPS[1][1] * 2
-    assert status == 200 and body["target_class"] == 1 and body["target_name"] == "dog"
-    assert close_to(b64_map(body), truth)
-    assert body["min"] == pytest.approx(truth.min(), rel=1e-6)
-    assert body["max"] == pytest.approx(truth.max(), rel=1e-6)
-    status, response = get(client, "mapset?run=known/picasso&method=lime&step=0")
-    column = response.get_json()["maps"]
-    assert status == 200 and len(column) == 3
-    for image, body in enumerate(column):
-        assert close_to(b64_map({**body, "height": 6, "width": 5}), KNOWN_MAPS[image][0])
-    status, response = get(client, "metrics?run=known/picasso&method=lime")
-    body = response.get_json()
-    assert body["steps"] == [0, 1]
-    assert body["metrics"]["drift_previous"]["mean"] == [0.7, 0.7]
-    assert body["sanity"]["flagged"] is False
-
-
 @pytest.mark.parametrize("path,code,message", [
     ("block?run=nope/picasso&method=occlusion&step=0", 404, "no Picasso run"),
     ("block?run=main/picasso&method=lime&step=0", 404, "no Picasso series 'map/lime'"),
@@ -225,14 +193,9 @@ def test_version_1_routes_serve_the_stored_maps(client):
     ("block?run=main/picasso&method=occlusion", 400, "missing query parameter 'step'"),
     ("series?run=main/picasso", 400, "missing query parameter 'method'"),
     ("series?run=main/picasso&method=lime", 404, "no Picasso series 'map/lime'"),
-    ("map?run=main/picasso&method=occlusion&step=x&image=0", 400, "'step' must be an int"),
-    ("map?run=main/picasso&method=occlusion&step=0&image=9", 404, "image=9 is out of"),
-    ("map?run=main/picasso&method=occlusion&step=0&image=0&target=3", 404, "target=3"),
-    ("map?run=main/picasso&method=occlusion&step=0", 400,
-     "missing query parameter 'image'"),
-    ("maps?method=occlusion&step=0", 400, "missing query parameter 'run'"),
-    ("mapset?run=known/picasso&method=lime&step=0&target=1", 404, "for image 0"),
-    ("metrics?run=main/picasso", 400, "missing query parameter 'method'"),
+    ("block?run=main/picasso&method=occlusion&step=x", 400, "'step' must be an int"),
+    ("predictions?step=0", 400, "missing query parameter 'run'"),
+    ("probe?run=main/picasso&image=9", 404, "out of range"),
     ("predictions?run=main/picasso&step=-7", 404, "has no step -7"),
     ("probe?run=main/picasso&image=-1", 404, "out of range"),
     ("probe?run=ghost&image=0", 404, "no Picasso run 'ghost'"),
@@ -254,7 +217,7 @@ def test_integer_parameters_are_ascii_decimal_only(client, step):
     """Issue 13 row 11: int() accepts all of these; the API does not."""
     for route in ("block?run=main/picasso&method=occlusion&step=",
                   "predictions?run=main/picasso&step=",
-                  "map?run=main/picasso&method=occlusion&image=0&step="):
+                  "probe?run=main/picasso&image="):
         status, response = get(client, route + step)
         assert status == 400, (route, step)
         assert "ASCII decimal" in response.get_json()["error"]
