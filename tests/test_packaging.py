@@ -99,3 +99,56 @@ def test_tests_run_from_the_unpacked_sdist(dist, tmp_path):
         cwd=unpacked, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
     assert " passed" in done.stdout.splitlines()[-1]
+
+
+def _table_row(label):
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith(f"| {label}"))
+    return [cell.strip() for cell in line.strip("|").split("|")][1:]
+
+
+def _floor_pins():
+    pins = {}
+    for line in (ROOT / "tests" / "floor_requirements.txt").read_text().splitlines():
+        requirement = line.split(";")[0].strip()
+        if "==" in requirement and not line.startswith("#"):
+            name, version = requirement.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_readme_compatibility_table_is_what_this_run_uses():
+    import platform
+    from importlib.metadata import version
+
+    python, tf, keras, jax, torch, tensorboard, numpy, tensorboardx = _table_row(
+        "whole suite")
+    assert python == platform.python_version()
+    assert tf == version("tensorflow")
+    assert keras == f"{version('keras')} (TensorFlow, JAX, PyTorch)"
+    assert (jax, torch, tensorboard) == (version("jax"), version("torch"),
+                                         version("tensorboard"))
+    assert (numpy, tensorboardx) == (version("numpy"), version("tensorboardX"))
+    pins = _floor_pins()
+    python, tf, keras, jax, torch, tensorboard, numpy, _ = _table_row("floor check")
+    assert python.startswith("3.10.")       # run_tests.sh's floor interpreter
+    assert (tf, keras, tensorboard, numpy) == (
+        pins["tensorflow-cpu"], f"{pins['keras']} (TensorFlow)", pins["tensorboard"],
+        pins["numpy"])
+    assert pins["tensorflow"] == pins["tensorflow-cpu"]
+
+
+def test_declared_floors_are_the_floor_checks_versions():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _floor_pins()
+    floors = {}
+    for requirement in project["dependencies"] + project["optional-dependencies"]["tf"]:
+        name, floor = requirement.split(">=")
+        floors[name.lower()] = floor
+    assert set(floors) == {"tensorboard", "numpy", "pillow", "werkzeug", "protobuf",
+                           "tensorflow", "keras"}
+    for name, floor in floors.items():
+        assert pins["tensorflow-cpu" if name == "tensorflow" else name] == floor, name
+    assert project["requires-python"] == ">=3.10"
