@@ -31,7 +31,15 @@ if [ "$paths" = 1 ]; then
 fi
 .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"
 
-floor_python="${PICASSO_FLOOR_PYTHON:-$(command -v python3.10 || true)}"
+floor_python="${PICASSO_FLOOR_PYTHON:-}"
+if [ -z "$floor_python" ]; then   # python3.10 on PATH, or pyenv's (its shim may refuse)
+  for candidate in python3.10 "$HOME"/.pyenv/versions/3.10*/bin/python3.10; do
+    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+      floor_python="$candidate"
+      break
+    fi
+  done
+fi
 if [ -z "$floor_python" ]; then
   echo "floor check skipped: no python3.10 (set PICASSO_FLOOR_PYTHON)"
   exit 0
