@@ -15,7 +15,7 @@ import pytest
 import tensorboard_picasso
 
 ROOT = Path(__file__).resolve().parent.parent
-EXTRAS = {"tf", "jax", "torch", "demo", "test"}
+EXTRAS = {"tf", "jax", "torch", "lightning", "demo", "test"}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +129,9 @@ def test_readme_compatibility_table_is_what_this_run_uses():
     assert (jax, torch, tensorboard) == (version("jax"), version("torch"),
                                          version("tensorboard"))
     assert (numpy, tensorboardx) == (version("numpy"), version("tensorboardX"))
+    readme = (ROOT / "README.md").read_text()
+    assert f"PyTorch Lightning {version('lightning')}" in readme
+    assert f"(`tf_keras` {version('tf_keras')})" in readme
     pins = _floor_pins()
     python, tf, keras, jax, torch, tensorboard, numpy, _ = _table_row("floor check")
     assert python.startswith("3.10.")       # run_tests.sh's floor interpreter

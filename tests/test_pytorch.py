@@ -1,9 +1,11 @@
 """Plain PyTorch: a torch.nn.Module trained in an ordinary loop with TorchExplanationLogger,
 into a log directory, through torch's SummaryWriter and through tensorboardX's; the maps
 and quality metrics read back through real TensorBoard processes (both loaders) equal the
-methods recomputed on each step's weights. The logger leaves the module as it found it."""
+methods recomputed on each step's weights. The logger leaves the module as it found it.
+The Lightning callback logs into the Trainer's TensorBoard run."""
 
 import copy
+import glob
 import os
 import subprocess
 import sys
@@ -16,14 +18,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
 from conftest import CLASS_NAMES, bar_images
 from tensorboard_harness import close_to, decode_block, get_json, tensorboard_process
+from tensorboard_picasso.history import RunHistory
 from tensorboard_picasso.methods import (GradCAM, IntegratedGradients, Occlusion, Saliency,
                                          SmoothGrad, as_explainable)
 from tensorboard_picasso.methods.context import ProbeSet, RoundContext
 from tensorboard_picasso.pytorch import TorchExplanationLogger
 from tensorboard_picasso.quality.faithfulness import Faithfulness
 from tensorboard_picasso.quality.measures import rank_correlation
+from tensorboard_picasso.summary import codec
 from test_readme import python_blocks
 
 EPOCHS = 3
@@ -223,8 +229,54 @@ def test_readme_pytorch_snippet_runs_without_tensorflow_or_keras(tmp_path):
     done = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600, env=dict(os.environ, PYTHONPATH=""))
     assert done.returncode == 0, done.stderr[-3000:]
-    from tensorboard_picasso.history import RunHistory
     history = RunHistory.read(str(tmp_path / "logs" / "torch_example" / "picasso"))
     assert {m: sorted(s) for m, s in history.maps.items()} == {
         m: [-1, 0, 1, 2] for m in ("occlusion", "saliency", "gradcam")}
     assert list((tmp_path / "logs" / "torch_example" / "train").glob("*tfevents*"))
+
+
+def test_lightning_callback_logs_into_the_trainers_tensorboard_run(tmp_path):
+    pl = pytest.importorskip("lightning.pytorch")
+    from tensorboard_picasso.lightning import PicassoLightningCallback
+
+    class Classifier(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = module()
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self(batch[0]), batch[1])
+            self.log("train_loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+    x, y = bar_images(64)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(nchw(x), torch.from_numpy(y)), batch_size=16)
+    model = Classifier()
+    callback = PicassoLightningCallback(nchw(x[:PROBES]), labels=y[:PROBES],
+                                        methods=["saliency", "gradcam"])
+    trainer = pl.Trainer(max_epochs=2, default_root_dir=str(tmp_path), accelerator="cpu",
+                         callbacks=[callback], enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False,
+                         log_every_n_steps=1)
+    trainer.fit(model, loader)
+    run = trainer.logger.log_dir           # the TensorBoardLogger's run: loss and maps
+    history = RunHistory.read(run)
+    steps = {m: sorted(s) for m, s in history.maps.items()}
+    assert steps == {m: [-1, 4, 8] for m in ("saliency", "gradcam")}   # global steps
+    assert [history.maps["gradcam"][s][0]["epoch"] for s in (4, 8)] == [0, 1]
+    final = Saliency().explain(model.net, x[:PROBES], target=TARGET, labels=y[:PROBES])
+    header, block = history.maps["saliency"][8]
+    assert header["targets"] == [list(t) for t in final.targets]
+    decoded = codec.decode_maps(block, [r for per in header["ranges"] for r in per],
+                                header["height"], header["width"])
+    assert close_to(decoded, np.concatenate(final.maps))
+    tags = {value.tag for path in glob.glob(os.path.join(run, "*tfevents*"))
+            for event in EventFileLoader(path).Load() for value in event.summary.value}
+    assert {"train_loss", "picasso/saliency/drift_previous"} <= tags
