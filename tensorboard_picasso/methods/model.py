@@ -76,7 +76,7 @@ class ExplainableModel:
             raise ValueError(
                 f"model must be a keras.Model, got {type(model).__name__}; wrap your "
                 "network in keras.Model or keras.Sequential (for a torch.nn.Module use "
-                "tensorboard_picasso.torch.TorchExplanationLogger)")
+                "tensorboard_picasso.pytorch.TorchExplanationLogger)")
         if preprocess is not None and not callable(preprocess):
             raise ValueError("preprocess must be a function images -> model inputs, or None")
         self.keras_model = model
