@@ -34,8 +34,8 @@ class PicassoLightningCallback(pl.Callback):
       images: probe images (N, C, H, W), a tensor or an array, in the model's input range.
       log_dir: a TensorBoard log directory (rounds go to `<log_dir>/picasso`); default the
         run of the Trainer's TensorBoardLogger.
-{ARGUMENTS_DOC}      log_before_training: also log the untrained model at step -1 (default True;
-        not when the fit resumes from a checkpoint).
+{ARGUMENTS_DOC}      log_before_training: also log the untrained model at step -1 (default
+        True; not when the fit resumes from a checkpoint).
     Other keyword arguments go to TorchExplanationLogger (e.g. `preprocess`).
     Everything is validated in `on_fit_start`, before the first epoch.
     """
@@ -55,8 +55,9 @@ class PicassoLightningCallback(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, pl.loggers.TensorBoardLogger):
                 return logger.experiment     # a torch or tensorboardX SummaryWriter
-        raise ValueError("PicassoLightningCallback needs a TensorBoardLogger on the Trainer "
-                         "(its default logger) or log_dir=<a TensorBoard log directory>")
+        raise ValueError("PicassoLightningCallback needs a TensorBoardLogger on the "
+                         "Trainer (its default logger) or log_dir=<a TensorBoard log "
+                         "directory>")
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
@@ -66,7 +67,8 @@ class PicassoLightningCallback(pl.Callback):
         if self.log_before_training and trainer.global_step == 0:
             self.logger.log(BEFORE_TRAINING_STEP)
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_train_epoch_end(self, trainer: pl.Trainer,
+                           pl_module: pl.LightningModule) -> None:
         if self.logger is not None:
             self.logger.log(trainer.global_step, epoch=trainer.current_epoch)
 

@@ -81,7 +81,8 @@ def test_the_workers_computed_every_method_for_every_model_and_target(results):
                 assert (np.ptp(maps, axis=(-2, -1)) > 0).all(), (model, method, target)
             for metric in ("drift_previous", "drift_untrained", "deletion_auc",
                            "insertion_auc"):
-                assert np.isfinite(results["tensorflow"][f"{model}/{method}/{metric}"]).all()
+                values = results["tensorflow"][f"{model}/{method}/{metric}"]
+                assert np.isfinite(values).all()
 
 
 @pytest.mark.parametrize("backend", BACKENDS[1:])
@@ -114,7 +115,8 @@ def _steps_and_methods(run_dir):
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_readme_keras_snippet_trains_and_logs_on(backend, tmp_path):
-    snippet = next(b for b in python_blocks() if "keras.callbacks.TensorBoard(log_dir)" in b)
+    snippet = next(b for b in python_blocks()
+                   if "keras.callbacks.TensorBoard(log_dir)" in b)
     (tmp_path / "snippet.py").write_text(
         "import keras\nassert keras.backend.backend() == %r\n" % backend + snippet)
     done = run_python(["snippet.py"], backend, tmp_path)

@@ -89,12 +89,13 @@ def test_tests_run_from_the_unpacked_sdist(dist, tmp_path):
         archive.extractall(tmp_path, filter="data")
     (unpacked,) = tmp_path.iterdir()
     env = dict(os.environ, PYTHONPATH=str(unpacked))    # the sdist's package, not ours
-    done = subprocess.run(
-        [sys.executable, "-c", "import tensorboard_picasso; print(tensorboard_picasso.__file__)"],
-        cwd=unpacked, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", "import tensorboard_picasso as p; "
+                           "print(p.__file__)"], cwd=unpacked, env=env, capture_output=True,
+                          text=True, timeout=60)
     assert Path(done.stdout.strip()).is_relative_to(unpacked)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_format.py",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_format.py",
          "tests/test_readme.py::test_readme_names_the_test_command_that_ci_runs"],
         cwd=unpacked, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
