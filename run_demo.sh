@@ -19,9 +19,9 @@ if [ ! -x "$py" ]; then
     fi
 fi
 
-# Install (again) only when setup.py changed since the last install.
+# Install (again) only when pyproject.toml changed since the last install.
 stamp="$venv/.tensorboard_picasso_demo_installed"
-want="$(cksum < "$repo/setup.py")"
+want="$(cksum < "$repo/pyproject.toml")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "Installing tensorboard-picasso[demo] into .venv (the first time takes a few minutes) ..."
     "$py" -m pip install -q --disable-pip-version-check -e "$repo[demo]"

@@ -12,7 +12,7 @@ training loop uses directly:
 
 It writes into `<log_dir>/picasso`, a run of its own beside Keras' train/validation runs,
 with TensorBoard's TF-free event writer (writers.py): no TensorFlow is needed, so it works
-for Keras on JAX or PyTorch and for plain PyTorch models (tensorboard_picasso.torch).
+for Keras on JAX or PyTorch and for plain PyTorch models (tensorboard_picasso.pytorch).
 
 A round: one clean forward pass (probabilities, shared by target resolution, occlusion and
 the metrics), each method's maps, their quality (quality/), then ONE event holding the
@@ -140,7 +140,7 @@ class ExplanationLogger:
     Args:
       log_dir: the TensorBoard log directory; writes go to `<log_dir>/picasso`.
       model: the classifier: a Keras 3 model (any Keras backend), or a torch.nn.Module
-        taking (N, H, W, C) images through `preprocess` (see tensorboard_picasso.torch);
+        taking (N, H, W, C) images through `preprocess` (see tensorboard_picasso.pytorch);
         None to bind later with `bind(model)`.
       images: probe images (N, H, W, C), or a tf.data.Dataset of x or (x, y) elements.
 {ARGUMENTS_DOC}      writer: where rounds go (writers.py); default a TF-free event file in

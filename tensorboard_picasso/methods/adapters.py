@@ -12,7 +12,11 @@ from typing import Any
 
 
 def _is_torch_module(model: Any) -> bool:
-    torch = sys.modules.get("torch")
+    """A plain torch.nn.Module; a Keras model on the PyTorch backend is one too, and is
+    explained as a Keras model."""
+    torch, keras = sys.modules.get("torch"), sys.modules.get("keras")
+    if keras is not None and isinstance(model, keras.Model):
+        return False
     return torch is not None and isinstance(model, torch.nn.Module)
 
 

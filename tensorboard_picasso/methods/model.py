@@ -44,6 +44,16 @@ from tensorboard_picasso.methods.value_range import model_value_range
 _PROBABILITY_ACTIVATIONS = ("softmax", "sigmoid")
 
 
+def _symbolic(model: Any, name: str) -> list[Any] | None:
+    """`model.inputs` or `model.outputs` (name), or None where the model declares none: a
+    subclassed model, or a Sequential built without an Input (Keras < 3.4 raises
+    ValueError for those)."""
+    try:
+        return getattr(model, name, None)
+    except ValueError:
+        return None
+
+
 class ExplainableModel:
     """A single-input Keras classifier; `preprocess` runs inside the model.
 
@@ -66,7 +76,7 @@ class ExplainableModel:
             raise ValueError(
                 f"model must be a keras.Model, got {type(model).__name__}; wrap your "
                 "network in keras.Model or keras.Sequential (for a torch.nn.Module use "
-                "tensorboard_picasso.torch.TorchExplanationLogger)")
+                "tensorboard_picasso.pytorch.TorchExplanationLogger)")
         if preprocess is not None and not callable(preprocess):
             raise ValueError("preprocess must be a function images -> model inputs, or None")
         self.keras_model = model
@@ -83,7 +93,7 @@ class ExplainableModel:
 
     # -- structure ---------------------------------------------------------------------
     def _check_inputs(self) -> None:
-        inputs = getattr(self.keras_model, "inputs", None)
+        inputs = _symbolic(self.keras_model, "inputs")
         if inputs and len(inputs) != 1:
             raise ValueError(
                 f"model has {len(inputs)} inputs; Picasso explains models with one image "
@@ -97,7 +107,7 @@ class ExplainableModel:
     @property
     def input_shape(self) -> tuple[int | None, ...] | None:
         """(H, W, C) of the model input where known, entries None where free."""
-        inputs = getattr(self.keras_model, "inputs", None)
+        inputs = _symbolic(self.keras_model, "inputs")
         if not inputs:
             return None
         return tuple(inputs[0].shape[1:])
@@ -106,7 +116,7 @@ class ExplainableModel:
     def input_is_integer(self) -> bool:
         """Whether the model's input is an integer tensor (e.g. uint8 pixels): it has no
         gradient, so gradient methods cannot run on it."""
-        inputs = getattr(self.keras_model, "inputs", None)
+        inputs = _symbolic(self.keras_model, "inputs")
         return bool(inputs) and np.issubdtype(np.dtype(str(inputs[0].dtype)), np.integer)
 
     def expected_value_range(self) -> tuple[float, float] | None:
@@ -114,16 +124,16 @@ class ExplainableModel:
         (see value_range.py)."""
         first = next((layer for _, layer in sublayers(self.keras_model)
                       if not isinstance(layer, (keras.layers.InputLayer, keras.Model))), None)
-        inputs = getattr(self.keras_model, "inputs", None)
+        inputs = _symbolic(self.keras_model, "inputs")
         dtype = str(inputs[0].dtype) if inputs else None
         return model_value_range(first if self.preprocess is None else None, dtype)
 
     def _output_names(self) -> list[str]:
-        outputs = getattr(self.keras_model, "outputs", None) or []
+        outputs = _symbolic(self.keras_model, "outputs") or []
         return [o._keras_history.operation.name for o in outputs]
 
     def _resolve_output_index(self) -> int | None:
-        outputs = getattr(self.keras_model, "outputs", None)
+        outputs = _symbolic(self.keras_model, "outputs")
         if not outputs:
             return None  # subclassed: decided at first call
         return self._pick_output(len(outputs), self._output_names())
@@ -146,7 +156,7 @@ class ExplainableModel:
         """The layer producing the chosen output (inside nested models), or None."""
         model = self.keras_model
         while True:
-            outputs = getattr(model, "outputs", None)
+            outputs = _symbolic(model, "outputs")
             if not outputs:
                 return None
             index = self._output_index if model is self.keras_model else 0
