@@ -62,7 +62,8 @@ def logdir(tmp_path_factory):
         model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
         callback = PicassoCallback(str(root / name), images=x[:PROBES], labels=y[:PROBES],
                                    class_names=CLASS_NAMES,
-                                   methods=["occlusion", "saliency", "gradcam"], verbose=0)
+                                   methods=["occlusion", "saliency", "gradcam"], budget=None,
+                                   verbose=0)
         model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[callback])
     return root
 
