@@ -41,7 +41,8 @@ def test_sdist_holds_the_tests_the_tab_and_the_release_files(dist):
         names = {name[len(top) + 1:] for name in archive.getnames()}
     needed = (["LICENSE", "README.md", "pyproject.toml", "run_tests.sh", "run_demo.sh",
                ".ci/run", "docs/http_api.md", "tests/floor_requirements.txt"]
-              + _tracked("tests/*.py") + _tracked("demo/*.py")
+              + _tracked("tests/*.py") + _tracked("tests/vendor/*") + _tracked("tools/*.py")
+              + _tracked("demo/*.py")
               + _tracked("tensorboard_picasso/static/*"))
     assert {"tensorboard_picasso/static/colormaps.json",
             "tensorboard_picasso/static/index.js",
