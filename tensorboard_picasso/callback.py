@@ -70,7 +70,7 @@ class PicassoCallback(keras.callbacks.Callback):
                  value_range: tuple[float, float] | None = None,
                  display_range: tuple[float, float] | None = None,
                  metrics: Sequence[str] | None = None, masks: Any = None,
-                 faithfulness_steps: int = 8, faithfulness_every: int = 4,
+                 faithfulness_steps: int = 6, faithfulness_every: int = 4,
                  memory_limit: int | str = DEFAULT_MEMORY_BOUND,
                  every_n_epochs: int = 1, every_n_batches: int | None = None,
                  log_before_training: bool = True, budget: float | None = 0.1,

@@ -75,10 +75,10 @@ ARGUMENTS_DOC = """
         masks); default drift and faithfulness, () for none.
       masks: (N, H, W) masks of the object in each probe image, booleans or numbers in
         [0, 1]; turn on the "shortcut" metric.
-      faithfulness_steps: K, the points of the deletion/insertion curves (default 8).
+      faithfulness_steps: K, the steps of the deletion/insertion curves (default 6).
       faithfulness_every: score faithfulness (the costly metric: 2 (K - 1) passes per
-        image and method) at every k-th round, besides the first and the final one
-        (default 4; 1 = every round).
+        image and method) at every k-th round and at the final one (default 4; 1 = every
+        round).
       memory_limit: bytes (or a string such as "1GB") that a method's batch may use above
         the model; batches are sized from it, and halved on an out-of-memory error.
 """
@@ -157,7 +157,7 @@ class ExplanationLogger:
                  value_range: tuple[float, float] | None = None,
                  display_range: tuple[float, float] | None = None,
                  metrics: Sequence[str] | None = None, masks: Any = None,
-                 faithfulness_steps: int = 8, faithfulness_every: int = 4,
+                 faithfulness_steps: int = 6, faithfulness_every: int = 4,
                  memory_limit: int | str = DEFAULT_MEMORY_BOUND,
                  writer: RoundWriter | None = None,
                  progress: Callable[[str, int, int], None] | None = None) -> None:

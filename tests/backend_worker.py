@@ -81,7 +81,8 @@ def run(directory):
                    for stage in STAGES}
         explainable = as_explainable(model)
         probes = ProbeSet.create(explainable, images)
-        tracker = QualityTracker({"drift", "faithfulness"}, faithfulness_steps=8)
+        tracker = QualityTracker({"drift", "faithfulness"}, faithfulness_steps=8,
+                                 faithfulness_every=1)
         for stage in STAGES:       # two logging rounds, as the logger runs them
             model.load_weights(weights[stage])
             context = RoundContext(explainable, probes)

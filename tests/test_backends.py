@@ -195,7 +195,8 @@ def test_each_compiled_function_is_traced_once_per_fit_on_tensorflow(tmp_path):
         methods=["occlusion", "saliency", "smoothgrad", "integrated_gradients", "gradcam"])
     model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[callback])
     traces = callback.logger.model.backend.traces
-    # forward, each method's function(s), the faithfulness curves
-    assert len(traces) >= 7, traces
+    # one blended forward (the clean pass, occlusion, the faithfulness curves) and one
+    # function per gradient method
+    assert len(traces) == 5 and "blended_forward" in traces, traces
     assert set(traces.values()) == {1}, traces
     assert len(_steps_and_methods(tmp_path / "picasso")["gradcam"]) == 4

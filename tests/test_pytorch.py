@@ -75,7 +75,8 @@ def trained(tmp_path_factory):
     x_writer = XWriter(str(root / "tensorboardx_writer"))
     loggers = [TorchExplanationLogger(target, model, nchw(probes), labels=labels,
                                       class_names=CLASS_NAMES, methods=methods(),
-                                      target=TARGET)
+                                      target=TARGET, faithfulness_every=1,
+                                      faithfulness_steps=8)
                for target in (str(root / "directory"), torch_writer, x_writer)]
     weights = {}
 

@@ -39,7 +39,7 @@ class Faithfulness:
       batch_size: copies per forward pass; default from the round's memory bound.
     """
 
-    def __init__(self, steps: int = 8, fill: object = "blur",
+    def __init__(self, steps: int = 6, fill: object = "blur",
                  batch_size: int | None = None) -> None:
         self.steps = check_positive_int(steps, "faithfulness_steps")
         if fill != "blur" and (isinstance(fill, bool) or not isinstance(fill, (int, float))):

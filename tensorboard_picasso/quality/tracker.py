@@ -7,8 +7,8 @@ For each map method and each probe image (the image's first map, i.e. its first 
   callback logs before training; a resumed run keeps the first round it logged): the
   model-randomisation sanity check of Adebayo et al. (2018), see verdicts.py;
 * deletion_auc / insertion_auc: see faithfulness.py (low / high is faithful); computed
-  at the first round, every `faithfulness_every`-th round and at the final one (they cost
-  forward passes; drift and shortcut share cost none);
+  at every `faithfulness_every`-th round and at the final one (they cost forward passes;
+  drift and shortcut share cost none);
 * shortcut_share: share of positive attribution inside the user's mask (measures.py).
 
 Each is logged per image (in the map's header) and as its mean over the probe set (a
@@ -55,11 +55,11 @@ class QualityTracker:
       metrics: names from QUALITY_METRICS (see check_metrics).
       masks: (N, H, W) object masks in [0, 1], for "shortcut".
       faithfulness_steps: K of the deletion/insertion curves.
-      faithfulness_every: score faithfulness at every k-th round only (and at the first
-        and final rounds); 1 = every round.
+      faithfulness_every: score faithfulness at every k-th round only (the k-th, 2k-th,
+        ...; and at the final round); 1 = every round.
     """
 
-    def __init__(self, metrics: set[str], masks: object = None, faithfulness_steps: int = 8,
+    def __init__(self, metrics: set[str], masks: object = None, faithfulness_steps: int = 6,
                  faithfulness_every: int = 4) -> None:
         self.metrics = metrics
         self.masks = None if masks is None else np.asarray(masks)
@@ -88,9 +88,10 @@ class QualityTracker:
         self._previous[method] = previous
 
     def faithfulness_due(self, final: bool) -> bool:
-        """Whether this round scores faithfulness: the first, every
-        `faithfulness_every`-th, and the `final` one."""
-        return "faithfulness" in self.metrics and (final or self.rounds % self.every == 0)
+        """Whether this round scores faithfulness: every `faithfulness_every`-th round
+        (counting from 1) and the `final` one."""
+        return "faithfulness" in self.metrics and (
+            final or (self.rounds + 1) % self.every == 0)
 
     def score(self, context: RoundContext, method: str, maps: np.ndarray,
               classes: np.ndarray, final: bool = False) -> dict[str, np.ndarray]:
