@@ -1,11 +1,12 @@
 """tensorboard-picasso: explanation maps of probe images at every checkpoint, in TensorBoard.
 
-The training side (`PicassoCallback`, `ExplanationLogger`, `log_explanations`) needs
-TensorFlow and is imported lazily, so the TensorBoard side (`plugin`, `summary.format`)
-works without it.
+The training side is imported on first use: `PicassoCallback` needs Keras 3 (any
+backend), `ExplanationLogger` and `log_explanations` need the library the model comes
+from, `tensorboard_picasso.pytorch.TorchExplanationLogger` only PyTorch. The TensorBoard
+side (`plugin`, `reader`, `summary`) imports none of them.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "PicassoCallback": "tensorboard_picasso.callback",
@@ -14,7 +15,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
