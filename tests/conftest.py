@@ -57,3 +57,17 @@ def trained_logs(tmp_path_factory):
     ])
     return log_dir, probes, probe_labels, build, lambda epoch: weights.format(
         epoch=epoch + 1)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the tab's tests (tests/tab_browser.py)."""
+    from tab_browser import launch, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tab_browser import (QUALITY_READY, VIEWPORT, act, launch, plugin_frame, require_browser,
-                         select, wait_ready)
+from tab_browser import (QUALITY_READY, VIEWPORT, act, plugin_frame, select, wait_ready)
 from tensorboard_harness import get_json, tensorboard_process
 
 XSS_DIR = "<img src=x onerror=alert(1)>"
@@ -63,7 +62,7 @@ def logdir(tmp_path_factory):
         callback = PicassoCallback(str(root / name), images=x[:PROBES], labels=y[:PROBES],
                                    class_names=CLASS_NAMES,
                                    methods=["occlusion", "saliency", "gradcam"], budget=None,
-                                   verbose=0)
+                                   faithfulness_every=1, verbose=0)
         model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[callback])
     return root
 
@@ -79,17 +78,6 @@ def tensorboard(request, logdir):
     with tensorboard_process(logdir, request.param, ready=loaded,
                              log_path=logdir.parent / f"tensorboard_{request.param}.log") as base:
         yield base, request.param
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 import pytest
-from tab_browser import (QUALITY_READY, act, canvas_rgb, colormap_index, launch, open_tab,
-                         point_at, require_browser, select, tab_url)
+from tab_browser import (QUALITY_READY, act, canvas_rgb, colormap_index, open_tab, point_at,
+                         select, tab_url)
 from tab_logs import GROWTH, PEAK, SIDE, write_known_maps
 from tensorboard_harness import tensorboard_process
 
@@ -35,17 +35,6 @@ def base(request, known):
 
     with tensorboard_process(known.root, request.param, ready=loaded) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

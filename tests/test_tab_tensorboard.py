@@ -13,8 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from tab_browser import (VIEWPORT, act, launch, open_tab, plugin_frame, require_browser,
-                         select, tab_url, wait_ready)
+from tab_browser import (VIEWPORT, act, open_tab, plugin_frame, select, tab_url, wait_ready)
 from tab_logs import write_known_maps
 from tensorboard_harness import tensorboard_process
 
@@ -36,17 +35,6 @@ def base(request, known):
 
     with tensorboard_process(known.root, request.param, ready=loaded) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
