@@ -39,6 +39,7 @@ from pathlib import Path
 import common  # noqa: F401  (quiet TensorFlow)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from tab_browser import plugin_frame  # noqa: E402
 from tab_logs import write_scale_logs  # noqa: E402
 from tensorboard_harness import tensorboard_process  # noqa: E402
 
@@ -89,16 +90,6 @@ GO_TO = """(index) => new Promise((resolve) => {
   };
   requestAnimationFrame(check);
 })"""
-
-
-def plugin_frame(page, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if "plugin_entry.html?name=picasso" in frame.url:
-                return frame
-        page.wait_for_timeout(20)
-    raise RuntimeError("TensorBoard did not load the Picasso tab's iframe")
 
 
 def cold_open(browser, url, in_tensorboard):

@@ -60,6 +60,14 @@ def wait_url(page, key, value, timeout=5):
         page.wait_for_timeout(50)
 
 
+def _count_within(page, requests, count, timeout=10):
+    """Whether `requests` (appended to by a page listener) reaches `count` in time."""
+    deadline = time.monotonic() + timeout
+    while len(requests) < count and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    return len(requests) == count
+
+
 def test_a_view_set_in_the_url_opens_as_set_and_changes_update_the_url(context, base):
     state = {"run": CLEAN, "method": "gradcam", "target": "true", "step": 1, "image": 2,
              "scale": "view", "clip": 100, "colormap": "inferno", "opacity": 0.3,
@@ -150,19 +158,13 @@ def test_reload_follows_tensorboard_and_never_polls(context, base):
     page.wait_for_timeout(QUIET_SECONDS * 1000)
     assert len(requests) == 1, "the tab polled TensorBoard on its own"
     page.click("button.reload-button")
-    deadline = time.monotonic() + 10
-    while len(requests) < 2 and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert len(requests) == 2, "TensorBoard's reload button did not refresh the tab"
+    assert _count_within(page, requests, 2), "TensorBoard's reload button did not refresh the tab"
     page.evaluate("location.hash = '#timeseries'")
     page.click("button.reload-button")
     page.wait_for_timeout(1500)
     assert len(requests) == 2, "the hidden tab fetched its index"
     page.evaluate("location.hash = '#picasso'")
-    deadline = time.monotonic() + 10
-    while len(requests) < 3 and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert len(requests) == 3, "shown again after a reload, the tab did not refresh"
+    assert _count_within(page, requests, 3), "shown again after a reload, the tab did not refresh"
 
 
 def test_keyboard_reaches_a_cell_with_arrows_and_esc_closes_compare(context, base):
