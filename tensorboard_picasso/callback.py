@@ -35,8 +35,8 @@ class PicassoCallback(keras.callbacks.Callback):
     the maps are logged at step e, the step of Keras' `epoch_loss`. With `every_n_batches`
     the step is the optimizer's iteration count, as for Keras' batch-level scalars.
     Everything is validated in `on_train_begin`, before any epoch runs. Logging keeps to a
-    time budget (10% of the fit by default): rounds are spaced out when they would cost
-    more, but the rounds before training and after the last epoch are always logged.
+    time budget (10% of the training time by default): rounds are spaced out when they
+    would cost more, but the rounds before training and after the last epoch are always logged.
 
     Example:
 
@@ -56,7 +56,8 @@ class PicassoCallback(keras.callbacks.Callback):
       log_before_training: also log the untrained model at step -1. A fit resumed with
         initial_epoch > 0 instead continues the run it finds in `log_dir` (probe images
         not written again, drift still against the run's first maps).
-      budget: the largest share of the fit's wall time spent logging (default 0.1);
+      budget: the largest share of the training time spent logging (default 0.1: the fit
+        takes at most 1.1x as long);
         None logs every scheduled round.
       verbose: 1 prints one line per round (and progress for long rounds), 0 nothing.
     """

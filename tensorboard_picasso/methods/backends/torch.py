@@ -84,7 +84,10 @@ class TorchBackend(Backend):
         """A NumPy array (or tensor) as a tensor on the backend's device."""
         if torch.is_tensor(array):
             return array.to(self.device)
-        return torch.as_tensor(np.asarray(array), device=self.device)
+        array = np.asarray(array)
+        if not array.flags.writeable:   # torch warns on read-only memory (broadcast views)
+            array = array.copy()
+        return torch.as_tensor(array, device=self.device)
 
     def gradients(self, function: Callable[..., tuple[Tensor, Any]], args: Sequence[Tensor],
                   wrt: Sequence[int]) -> tuple[list[Tensor], Any]:
