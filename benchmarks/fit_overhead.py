@@ -2,7 +2,8 @@
 saliency, drift + faithfulness):
 
 * fit time with the callback / without (each fit in a fresh process, the two
-  interleaved, best of `--repeats`), and how many epochs were logged;
+  interleaved, best of `--repeats`), how many epochs were logged, and the fit's time
+  minus Picasso's own (training slowed by something else, e.g. a loaded machine);
 * the quality metrics' seconds / the maps' own seconds, summed over the logged rounds;
 * traces per compiled function over the fit (1 = traced once);
 * the first training batch of each epoch, after a round and without one (a stall after
@@ -104,7 +105,9 @@ def main():
               f"({best_with['seconds']:.1f} s / {best_without['seconds']:.1f} s; target "
               f"<= 1.10); steps logged {best_with['steps']} ({len(logged)} of {epochs} "
               f"epochs); Picasso {best_with['spent']:.1f} s of which tracing "
-              f"{best_with['setup']:.1f} s", flush=True)
+              f"{best_with['setup']:.1f} s; training alone took "
+              f"{best_with['seconds'] - best_with['spent']:.1f} s with the callback",
+              flush=True)
         print(f"{case}: quality metrics / maps' compute = {best_with['quality']:.2f} "
               f"(target <= 0.35); max traces per compiled function = "
               f"{best_with['traces']}", flush=True)

@@ -4,9 +4,10 @@ A method's batch costs about `copies x bytes per copy` above the model. The byte
 copy come from the model's profile (methods/capture.py): the sum of all layer outputs for
 one image (A), times a factor for what the backend keeps alive at once, measured with
 benchmarks/memory.py on TensorFlow: ConvNeXtTiny at 128x128 (A = 36.7 MiB) peaks at
-0.42 A per copy in a forward pass and 2.0-2.4 A in a forward+backward pass; networks
-whose normalisation and activations are fused in inference (MobileNetV2) stay far below
-the estimate, which then errs on the safe side.
+0.8-1.2 A per copy in a forward pass (occlusion, the metrics) and 2.3 A (saliency) to
+3.3 A (SmoothGrad) in a forward+backward pass; the factors below cover those with a
+margin. Networks whose normalisation and activations are fused in inference
+(MobileNetV2) stay far below the estimate, which then errs on the safe side.
 
     batch = clip(bound // (factor * A), 1, MAX_BATCH)
 
@@ -20,8 +21,8 @@ from typing import Any
 import numpy as np
 
 DEFAULT_MEMORY_BOUND = 1 << 30   # bytes above the model that a round may use
-FORWARD_FACTOR = 0.5
-BACKWARD_FACTOR = 2.5
+FORWARD_FACTOR = 1.25
+BACKWARD_FACTOR = 3.5
 MAX_BATCH = 256
 
 
