@@ -36,7 +36,8 @@ class PicassoCallback(keras.callbacks.Callback):
     the step is the optimizer's iteration count, as for Keras' batch-level scalars.
     Everything is validated in `on_train_begin`, before any epoch runs. Logging keeps to a
     time budget (10% of the training time by default): rounds are spaced out when they
-    would cost more, but the rounds before training and after the last epoch are always logged.
+    would cost more, but the rounds before training and after the last epoch are always
+    logged.
 
     Example:
 

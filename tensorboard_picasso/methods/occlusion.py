@@ -20,8 +20,9 @@ from `Occlusion.drops`.
 
 Occluded copies are built inside the compiled function (context.blended_forward: the
 image, its fill and the window's mask), `batch_size` at a time, so memory stays at one
-batch of copies whatever the probe set size. One forward pass of a copy gives the scores of every class, so all the classes
-mapped for an image cost the same passes as one; s_c(x) comes from the round's clean pass.
+batch of copies whatever the probe set size. One forward pass of a copy gives the scores
+of every class, so all the classes mapped for an image cost the same passes as one;
+s_c(x) comes from the round's clean pass.
 """
 
 from __future__ import annotations

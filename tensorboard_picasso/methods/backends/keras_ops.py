@@ -45,7 +45,6 @@ class KerasOps:
     def max(x: Any, axis: Any) -> Any:
         return ops.max(x, axis=axis)
 
-
     @staticmethod
     def resolve_predicted(classes: Any, scores: Any) -> Any:
         top = ops.cast(ops.argmax(scores, axis=-1), classes.dtype)

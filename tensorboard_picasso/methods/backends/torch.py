@@ -51,7 +51,6 @@ class TorchOps:
     def max(x: Tensor, axis: Any) -> Tensor:
         return torch.amax(x, dim=axis)
 
-
     @staticmethod
     def resolve_predicted(classes: Tensor, scores: Tensor) -> Tensor:
         return torch.where(classes < 0, scores.argmax(-1).to(classes.dtype), classes)
